@@ -1,0 +1,44 @@
+#include "util/testutil.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "base/alloc.h"
+
+char *qg_test_read_file(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  cr_assert(f != NULL, "cannot open %s", path);
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  char *buf = malloc((size_t)n + 1);
+  cr_assert(buf != NULL);
+  cr_assert(fread(buf, 1, (size_t)n, f) == (size_t)n, "short read on %s", path);
+  fclose(f);
+  buf[n] = '\0';
+  if (len) *len = (size_t)n;
+  return buf;
+}
+
+const char *qg_test_fixture(const char *relpath) {
+  static _Thread_local char buf[4096];
+  snprintf(buf, sizeof buf, "%s/%s", QG_FIXTURE_DIR, relpath);
+  return buf;
+}
+
+size_t qg_test_every_alloc_failure(qg_status (*fn)(void *ud), void *ud) {
+  for (long i = 0;; i++) {
+    qg__alloc_fail_after(i);
+    qg_status st = fn(ud);
+    int failed = qg__alloc_failed();
+    qg__alloc_fail_after(-1);
+    if (!failed) {
+      cr_assert(st == QG_OK, "run without injected failure returned %s: %s", qg_status_name(st),
+                qg_last_error());
+      return (size_t)i + 1;
+    }
+    cr_assert(st == QG_STATUS_OOM, "allocation %ld failed but the call returned %s: %s", i,
+              qg_status_name(st), qg_last_error());
+  }
+}
