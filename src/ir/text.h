@@ -1,0 +1,51 @@
+/* Graph text: the parser and printer for PyTorch's `str(graph)` syntax.
+ *
+ * The printer reproduces PyTorch's output byte for byte: the `graph(%a : T,\n      %b : T):`
+ * header, one node per line indented two spaces per nesting level, `%out : Type = ns::op[attr=v](%in)`,
+ * `, scope: ...` and ` # file:line:col` suffixes, `blockN(...):` / `-> (...)` for blocks, and
+ * `return (...)` with a trailing newline. The parser accepts all of that (and what PyTorch 1.13
+ * and 2.x print), keeps value names, scopes and source comments, and checks each op against the
+ * registry: an unknown op is QG_STATUS_UNKNOWN_OP naming the op and line:col. */
+#ifndef QG_IR_TEXT_H
+#define QG_IR_TEXT_H
+
+#include <stddef.h>
+
+#include "base/status.h"
+#include "base/strbuf.h"
+#include "ir/ir.h"
+
+typedef struct qg_print_opts {
+  int no_source; /* drop " # file:line:col" comments (and scopes stay) */
+  int no_scope;  /* drop ", scope: ..." */
+} qg_print_opts;
+
+/* Appends the graph text to out (check qg_strbuf_ok). opts may be NULL. */
+void qg_graph_print(const qg_graph_t *g, const qg_print_opts *opts, qg_strbuf *out);
+/* Convenience: a newly allocated string (qg__free) or NULL on OOM. */
+char *qg_graph_to_string(const qg_graph_t *g, const qg_print_opts *opts);
+/* Prints one node line (no newline, no indentation), as in error messages. */
+void qg_node_print(const qg_node_t *n, qg_strbuf *out);
+
+typedef struct qg_parse_opts {
+  qg_cu_t *cu;          /* unit for types (NULL: a fresh unit per graph) */
+  const char *filename; /* used in error messages ("<string>" if NULL) */
+  int allow_unknown_ops;/* accept ops not in the registry (tests of the IR alone) */
+  /* Classes named in the text but not defined in cu: create opaque ones (the default for
+   * standalone graph text) or fail (module text, where every class must be declared). */
+  int no_unknown_classes;
+} qg_parse_opts;
+
+/* Parses a whole graph text. Errors: QG_STATUS_PARSE (syntax, "file:line:col: expected ..."),
+ * QG_STATUS_UNKNOWN_OP, QG_STATUS_TYPE; no graph is returned on error. */
+qg_status qg_graph_parse(const char *text, size_t len, const qg_parse_opts *opts, qg_graph_t **out) QG_MUST_USE;
+/* Parses one graph that starts at text[start] (the 'g' of "graph(") inside a larger text,
+ * stopping after its `return (...)` line; *end receives the offset just past it. Line and
+ * column numbers in errors are those of the larger text. */
+qg_status qg_graph_parse_at(const char *text, size_t len, size_t start, const qg_parse_opts *opts,
+                            qg_graph_t **out, size_t *end) QG_MUST_USE;
+
+/* Line (1-based) and column (1-based) of byte offset `off` in text. */
+void qg_text_position(const char *text, size_t off, int *line, int *col);
+
+#endif
