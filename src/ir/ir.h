@@ -109,6 +109,7 @@ struct qg_node {
   qg_source_range source;
   int line;              /* where it was parsed from (1-based, 0 = created), for error messages */
   void *user_data;
+  qg_graph_t *graph;     /* the graph that allocated the node (also while not inserted) */
 };
 
 struct qg_block {
@@ -180,14 +181,19 @@ void qg_node_move_after(qg_node_t *n, qg_node_t *ref);
  * outputs, unlinks and frees n. Aborts (internal error) if an output is still used. */
 void qg_node_destroy(qg_node_t *n);
 qg_graph_t *qg_node_graph(const qg_node_t *n);
-/* True if a comes before b; both must be in the same block. */
+/* True if a comes before b (both in blocks of one graph). For nodes in different blocks their
+ * ancestors in the innermost common block are compared, as PyTorch's Node::isBefore; a node
+ * nested inside another is neither before nor after it. O(1) within a block. */
 int qg_node_is_before(const qg_node_t *a, const qg_node_t *b);
 
 qg_status qg_node_add_input(qg_node_t *n, qg_value_t *v) QG_MUST_USE;
 qg_status qg_node_insert_input(qg_node_t *n, size_t i, qg_value_t *v) QG_MUST_USE;
-void qg_node_replace_input(qg_node_t *n, size_t i, qg_value_t *v);
+/* The four replace functions below grow the new value's use list, so they can fail with
+ * QG_STATUS_OOM; the graph is then unchanged. They return QG_OK otherwise (callers that
+ * ignore the result, as the original void versions allowed, still compile). */
+qg_status qg_node_replace_input(qg_node_t *n, size_t i, qg_value_t *v);
 /* Replaces every input equal to `from` with `to`. */
-void qg_node_replace_input_with(qg_node_t *n, qg_value_t *from, qg_value_t *to);
+qg_status qg_node_replace_input_with(qg_node_t *n, qg_value_t *from, qg_value_t *to);
 void qg_node_remove_input(qg_node_t *n, size_t i);
 void qg_node_remove_all_inputs(qg_node_t *n);
 qg_status qg_node_add_output(qg_node_t *n, const qg_type_t *type, qg_value_t **out) QG_MUST_USE;
@@ -197,9 +203,9 @@ qg_status qg_node_add_block(qg_node_t *n, qg_block_t **out) QG_MUST_USE;
 /* ---- values ---------------------------------------------------------------------------- */
 
 /* Given: v, w in the same graph. Execute: every use of v becomes a use of w. */
-void qg_value_replace_all_uses_with(qg_value_t *v, qg_value_t *w);
+qg_status qg_value_replace_all_uses_with(qg_value_t *v, qg_value_t *w);
 /* Only uses by nodes after `after` (in the same block or nested in later nodes). */
-void qg_value_replace_all_uses_after_node_with(qg_value_t *v, const qg_node_t *after, qg_value_t *w);
+qg_status qg_value_replace_all_uses_after_node_with(qg_value_t *v, const qg_node_t *after, qg_value_t *w);
 /* Sets (or clears, with NULL) the debug name; see Note [Value names]. */
 qg_status qg_value_set_name(qg_value_t *v, const char *name) QG_MUST_USE;
 void qg_value_set_type(qg_value_t *v, const qg_type_t *type);
@@ -247,7 +253,8 @@ qg_status qg_graph_insert_graph(qg_graph_t *dst, const qg_graph_t *src, qg_value
 qg_status qg_graph_lint(const qg_graph_t *g) QG_MUST_USE;
 
 /* Calls fn for every node in g in order, descending into blocks (pre-order). Stops and returns
- * fn's non-zero result. */
+ * fn's non-zero result. fn may change attributes, inputs and types, but must not destroy or
+ * move nodes (collect them and do that after the walk). */
 int qg_graph_walk(const qg_graph_t *g, int (*fn)(qg_node_t *n, void *ud), void *ud);
 
 #endif

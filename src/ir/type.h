@@ -6,10 +6,18 @@
  * long as it. Structural types are interned per unit by their printed form, so within one unit
  * equal types are equal pointers; across units compare with qg_type_equal().
  *
- * Printing follows PyTorch's `str(graph)` (c10 `Type::annotation_str` as used by the IR
- * printer): `Tensor`, `int[]`, `Tensor?`, `(int, Tensor)`, `Dict(str, Tensor)`,
- * `Future(int)`, `__torch__.M`, and the detailed form traced graphs carry:
- * `Float(1, 3, 10, 10, strides=[300, 100, 10, 1], requires_grad=0, device=cpu)`. */
+ * Printing follows PyTorch's `str(graph)` (c10 `operator<<(ostream&, const Type&)`, which the
+ * IR printer uses; checked against torch 1.13): `Tensor`, `int[]`, `Tensor?`, `int[]?`,
+ * `(int, Tensor)`, `()`, `NamedTuple(a : int, b : Tensor)`, `Dict(str, Tensor)`,
+ * `Future[int]` (square brackets in graphs), `RRef[int]`, `Union(int, str)`, `Scalar` (the
+ * number type), `__torch__.M`, `Function` (function constants), and the detailed tensor forms
+ * traced graphs carry:
+ *   `Float(1, 3, 10, 10, strides=[300, 100, 10, 1], requires_grad=0, device=cpu)`
+ *   `Float(*, 3)`            (unknown dim; strides are printed only when all are known)
+ *   `Long(requires_grad=0, device=cpu)`   (rank 0)   `Long()`   (rank 0, nothing else known)
+ *   `FloatTensor(requires_grad=0, device=cpu)`, `FloatTensor`   (dtype known, rank unknown)
+ *   `Tensor(2, 3)`, `Tensor(requires_grad=1)`   (dtype unknown)
+ * A detailed tensor type that knows nothing is the primitive `Tensor`. */
 #ifndef QG_IR_TYPE_H
 #define QG_IR_TYPE_H
 
@@ -51,8 +59,8 @@ typedef enum qg_type_kind {
   QG_TYPE_OPTIONAL, /* T? */
   QG_TYPE_TUPLE,    /* (T, U) */
   QG_TYPE_DICT,     /* Dict(K, V) */
-  QG_TYPE_FUTURE,   /* Future(T) */
-  QG_TYPE_RREF,     /* RRef(T) */
+  QG_TYPE_FUTURE,   /* Future[T] */
+  QG_TYPE_RREF,     /* RRef[T] */
   QG_TYPE_UNION,    /* Union(T, U) */
   QG_TYPE_VAR,      /* a schema type variable: t, t1 */
   /* nominal (owned by the compilation unit, found by qualified name) */
@@ -144,6 +152,15 @@ qg_status qg_type_tensor_detailed(qg_cu_t *cu, const qg_tensor_info *info, const
  * exist). Used when copying graphs between units. */
 qg_status qg_type_import(qg_cu_t *dst, const qg_type_t *t, const qg_type_t **out) QG_MUST_USE;
 
+/* Additive constructors (interned like the ones above). Union keeps the given order. */
+qg_status qg_type_rref(qg_cu_t *cu, const qg_type_t *elem, const qg_type_t **out) QG_MUST_USE;
+qg_status qg_type_union(qg_cu_t *cu, size_t n, const qg_type_t *const *elems, const qg_type_t **out) QG_MUST_USE;
+/* NamedTuple(a : int, b : Tensor): names[i] labels elems[i]. */
+qg_status qg_type_named_tuple(qg_cu_t *cu, size_t n, const char *const *names, const qg_type_t *const *elems,
+                              const qg_type_t **out) QG_MUST_USE;
+/* A schema type variable (`t`, `t1`, `tVal`). */
+qg_status qg_type_var(qg_cu_t *cu, const char *name, const qg_type_t **out) QG_MUST_USE;
+
 /* Structural equality (same printed form and, for nominal types, same qualified name). */
 int qg_type_equal(const qg_type_t *a, const qg_type_t *b);
 /* Tensor or a detailed tensor type. */
@@ -166,6 +183,25 @@ typedef struct qg_type_parse_opts {
  * caller adds the line:col prefix. */
 qg_status qg_type_parse(qg_cu_t *cu, const char *text, size_t len, const qg_type_parse_opts *opts,
                         const qg_type_t **out, size_t *consumed) QG_MUST_USE;
+
+/* What schema syntax adds beyond the type itself (filled by qg_type_parse_ex). The alias
+ * pointers point into the parsed text; a length of 0 means "no annotation". Annotations on
+ * types nested inside tuples, dicts or futures are accepted and not reported. */
+typedef struct qg_type_parse_info {
+  /* Annotation on the whole type, without parentheses: "a!" for `Tensor(a!)` and
+   * `Tensor[](a!)`, "a" for `t(a)?`, "a -> *", "b|a", "*". */
+  const char *alias;
+  size_t alias_len;
+  /* Annotation on the element of a list: "a!" for `Tensor(a!)[]`. */
+  const char *elem_alias;
+  size_t elem_alias_len;
+  long fixed_size; /* `int[2]`: 2 (the type is int[]); -1 when not a fixed-size list */
+  int is_symint;   /* spelled `SymInt` / `SymInt[]` (the type is int / int[]) */
+} qg_type_parse_info;
+
+/* qg_type_parse that also reports the schema extras in *info (may be NULL; always reset). */
+qg_status qg_type_parse_ex(qg_cu_t *cu, const char *text, size_t len, const qg_type_parse_opts *opts,
+                           const qg_type_t **out, size_t *consumed, qg_type_parse_info *info) QG_MUST_USE;
 
 /* ---- classes, interfaces, functions ---------------------------------------------------- */
 

@@ -1,1 +1,125 @@
-int main(void) { return 0; }
+/* quantgraph: one program, many subcommands (table below). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* One row per subcommand. */
+static const qg_cli_command commands[] = {
+    {"print", "print the method graphs of a bundle in PyTorch syntax",
+     "usage: quantgraph print BUNDLE [--method NAME] [--module PATH] [--no-source]\n"
+     "\n"
+     "Prints the method graphs of a module exactly as PyTorch's str(graph) does.\n"
+     "Without --method every method of the module's class is printed, each after a line\n"
+     "'# method NAME of module PATH (CLASS)' (PATH is <root> for the root module).\n"
+     "\n"
+     "  --method NAME   print only this method, with no comment line\n"
+     "  --module PATH   the submodule to print, by dotted path (default: the root)\n"
+     "  --no-source     drop the '# file:line:col' source comments\n",
+     qg_cmd_print},
+    {"info", "show the module tree, attributes and parameter counts",
+     "usage: quantgraph info BUNDLE [--json]\n"
+     "\n"
+     "Lists every module of the bundle (dotted path and class), its attributes with their\n"
+     "kinds, types and values, and its parameter count and bytes (including submodules).\n"
+     "\n"
+     "  --json   print one JSON object instead of text\n",
+     qg_cmd_info},
+};
+
+static const size_t ncommands = sizeof commands / sizeof commands[0];
+
+int qg_cli_error(int code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("quantgraph: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+  return code;
+}
+
+int qg_cli_fail(qg_status s) {
+  const char *msg = qg_last_error();
+  return qg_cli_error(QG_EXIT_BAD_INPUT, "%s", msg[0] ? msg : qg_status_str(s));
+}
+
+int qg_cli_usage_error(const char *cmd, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("quantgraph: ", stderr);
+  if (cmd) fprintf(stderr, "%s: ", cmd);
+  vfprintf(stderr, fmt, ap);
+  fprintf(stderr, "\nTry 'quantgraph %s%s--help'.\n", cmd ? cmd : "", cmd ? " " : "");
+  va_end(ap);
+  return QG_EXIT_USAGE;
+}
+
+int qg_cli_option(int argc, char **argv, int *i, const char *name, const char **value) {
+  const char *a = argv[*i];
+  size_t n = strlen(name);
+  if (strncmp(a, "--", 2) != 0 || strncmp(a + 2, name, n) != 0) return 0;
+  if (a[2 + n] == '=') {
+    *value = a + 3 + n;
+    return 1;
+  }
+  if (a[2 + n] != '\0') return 0;
+  if (*i + 1 >= argc) return -1;
+  *value = argv[++*i];
+  return 1;
+}
+
+void qg_cli_print_usage(const char *cmd, FILE *f) {
+  for (size_t i = 0; i < ncommands; i++)
+    if (strcmp(commands[i].name, cmd) == 0) fputs(commands[i].usage, f);
+}
+
+int qg_cli_wants_help(int argc, char **argv) {
+  for (int i = 1; i < argc; i++)
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return 1;
+  return 0;
+}
+
+static void print_help(FILE *f) {
+  fputs("usage: quantgraph [--help] [--version] COMMAND [ARGS]\n\n"
+        "Graph-mode int8 quantization for TorchScript models.\n\n"
+        "Commands:\n",
+        f);
+  for (size_t i = 0; i < ncommands; i++) fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+  fputs("\nRun 'quantgraph COMMAND --help' for the options of a command.\n", f);
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    print_help(stderr);
+    return QG_EXIT_USAGE;
+  }
+  const char *cmd = argv[1];
+  if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+    if (strcmp(cmd, "help") == 0 && argc > 2) {
+      for (size_t i = 0; i < ncommands; i++)
+        if (strcmp(commands[i].name, argv[2]) == 0) {
+          fputs(commands[i].usage, stdout);
+          return QG_EXIT_OK;
+        }
+      return qg_cli_usage_error(NULL, "unknown command '%s'", argv[2]);
+    }
+    print_help(stdout);
+    return QG_EXIT_OK;
+  }
+  if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
+    printf("quantgraph %s\n", QG_CLI_VERSION);
+    return QG_EXIT_OK;
+  }
+  if (cmd[0] == '-') return qg_cli_usage_error(NULL, "unknown option '%s'", cmd);
+  for (size_t i = 0; i < ncommands; i++) {
+    if (strcmp(commands[i].name, cmd) != 0) continue;
+    if (qg_cli_wants_help(argc - 1, argv + 1)) {
+      fputs(commands[i].usage, stdout);
+      return QG_EXIT_OK;
+    }
+    return commands[i].run(argc - 1, argv + 1);
+  }
+  return qg_cli_usage_error(NULL, "unknown command '%s'", cmd);
+}

@@ -1,0 +1,176 @@
+/* Nominal types: classes (modules and plain classes), interfaces and free functions, owned by
+ * their compilation unit and found by qualified name. */
+#include <string.h>
+
+#include "base/alloc.h"
+#include "ir/ir.h"
+#include "ir/type_impl.h"
+
+const char *qg_slot_kind_name(qg_slot_kind k) {
+  switch (k) {
+  case QG_SLOT_PARAMETER: return "parameter";
+  case QG_SLOT_BUFFER: return "buffer";
+  case QG_SLOT_MODULE: return "module";
+  case QG_SLOT_ATTRIBUTE: return "attribute";
+  }
+  return "?";
+}
+
+qg_type_t *qg_cu_find(const qg_cu_t *cu, const char *qualname) { return qg_hashmap_get(&cu->named, qualname); }
+size_t qg_cu_ntypes(const qg_cu_t *cu) { return cu->nominal.len; }
+qg_type_t *qg_cu_type_at(const qg_cu_t *cu, size_t i) {
+  QG_ASSERT(i < cu->nominal.len);
+  return cu->nominal.data[i];
+}
+
+/* Registers a new nominal type; on failure nothing is left behind. `str` NULL = qualname. */
+static qg_status add_nominal(qg_cu_t *cu, qg_type_kind kind, const char *name, size_t len, qg_type_t **out) {
+  *out = NULL;
+  qg_type_t *t = qg__calloc(1, sizeof *t);
+  if (!t) return qg_oom("class type");
+  t->kind = kind;
+  t->cu = cu;
+  t->qualname = qg__strndup(name, len);
+  if (!t->qualname) goto oom;
+  t->str = kind == QG_TYPE_FUNCTION ? "Function" : t->qualname;
+  if (QG_VEC_RESERVE(&cu->nominal, cu->nominal.len + 1) != 0) goto oom;
+  if (qg_hashmap_put(&cu->named, t->qualname, t) != 0) goto oom;
+  cu->nominal.data[cu->nominal.len++] = t;
+  *out = t;
+  return QG_OK;
+oom:
+  qg__free(t->qualname);
+  qg__free(t);
+  return qg_oom("class type");
+}
+
+qg_status qg__cu_define_opaque_class(qg_cu_t *cu, const char *name, size_t len, qg_type_t **out) {
+  QG_TRY(add_nominal(cu, QG_TYPE_CLASS, name, len, out));
+  (*out)->is_opaque = 1;
+  return QG_OK;
+}
+
+/* An existing opaque class may be completed as a class or interface of the same name. */
+static qg_status define_named(qg_cu_t *cu, const char *qualname, qg_type_kind kind, qg_type_t **out) {
+  *out = NULL;
+  if (!qualname || !*qualname) return qg_set_error(QG_STATUS_INVALID_ARGUMENT, "defining a type: empty name");
+  qg_type_t *old = qg_cu_find(cu, qualname);
+  if (old) {
+    if (!(old->kind == QG_TYPE_CLASS && old->is_opaque))
+      return qg_set_error(QG_STATUS_INVALID_ARGUMENT, "type '%s' is already defined in this unit", qualname);
+    old->kind = kind;
+    old->is_opaque = 0;
+    *out = old;
+    return QG_OK;
+  }
+  return add_nominal(cu, kind, qualname, strlen(qualname), out);
+}
+
+qg_status qg_cu_define_class(qg_cu_t *cu, const char *qualname, int is_module, qg_type_t **out) {
+  QG_TRY(define_named(cu, qualname, QG_TYPE_CLASS, out));
+  (*out)->is_module = is_module != 0;
+  return QG_OK;
+}
+
+qg_status qg_cu_define_interface(qg_cu_t *cu, const char *qualname, qg_type_t **out) {
+  return define_named(cu, qualname, QG_TYPE_INTERFACE, out);
+}
+
+/* Appends a method slot (name copied); the graph is attached by the caller on success. */
+static qg_status push_method(qg_type_t *t, const char *name, qg_graph_t *graph, const char *signature) {
+  qg_method m = {0};
+  if (qg__grow((void **)&t->methods, &t->capmethods, t->nmethods + 1, sizeof *t->methods) != 0) goto oom;
+  if (!(m.name = qg__strdup(name))) goto oom;
+  if (signature && !(m.signature = qg__strdup(signature))) goto oom;
+  m.graph = graph;
+  t->methods[t->nmethods++] = m;
+  return QG_OK;
+oom:
+  qg__free(m.name);
+  return qg_oom("method");
+}
+
+qg_status qg_cu_define_function(qg_cu_t *cu, const char *qualname, qg_graph_t *graph, qg_type_t **out) {
+  *out = NULL;
+  qg_status st;
+  if (!graph) return qg_set_error(QG_STATUS_INVALID_ARGUMENT, "defining function '%s': no graph", qualname);
+  if (qg_graph_cu(graph) != cu) {
+    st = qg_set_error(QG_STATUS_INVALID_ARGUMENT, "defining function '%s': the graph belongs to another unit", qualname);
+    goto fail;
+  }
+  if (qg_cu_find(cu, qualname)) {
+    st = qg_set_error(QG_STATUS_INVALID_ARGUMENT, "type '%s' is already defined in this unit", qualname);
+    goto fail;
+  }
+  qg_type_t *f;
+  if ((st = add_nominal(cu, QG_TYPE_FUNCTION, qualname, strlen(qualname), &f)) != QG_OK) goto fail;
+  /* The method name is the last component of the qualified name. */
+  const char *dot = strrchr(qualname, '.');
+  if ((st = push_method(f, dot ? dot + 1 : qualname, graph, NULL)) != QG_OK) {
+    /* Roll back the registration so the unit is as before. */
+    qg_hashmap_remove(&cu->named, f->qualname);
+    cu->nominal.len--;
+    qg__free(f->qualname);
+    qg__free(f);
+    goto fail;
+  }
+  qg__graph_detach_cu_ref(graph);
+  *out = f;
+  return QG_OK;
+fail:
+  qg_graph_destroy(graph);
+  return st;
+}
+
+qg_status qg_class_add_slot(qg_type_t *cls, const char *name, const qg_type_t *type, qg_slot_kind kind) {
+  if (cls->kind != QG_TYPE_CLASS)
+    return qg_set_error(QG_STATUS_INVALID_ARGUMENT, "adding slot '%s' to '%s': not a class", name, cls->str);
+  if (!type) return qg_set_error(QG_STATUS_INVALID_ARGUMENT, "adding slot '%s' to '%s': no type", name, cls->qualname);
+  if (qg_class_find_slot(cls, name) >= 0)
+    return qg_set_error(QG_STATUS_INVALID_ARGUMENT, "class '%s' already has an attribute '%s'", cls->qualname, name);
+  if (qg__grow((void **)&cls->slots, &cls->capslots, cls->nslots + 1, sizeof *cls->slots) != 0)
+    return qg_oom("class slot");
+  char *copy = qg__strdup(name);
+  if (!copy) return qg_oom("class slot name");
+  cls->slots[cls->nslots++] = (qg_class_slot){copy, type, kind};
+  return QG_OK;
+}
+
+long qg_class_find_slot(const qg_type_t *cls, const char *name) {
+  for (size_t i = 0; i < cls->nslots; i++)
+    if (strcmp(cls->slots[i].name, name) == 0) return (long)i;
+  return -1;
+}
+
+qg_status qg_class_add_method(qg_type_t *cls, const char *name, qg_graph_t *graph) {
+  qg_status st;
+  if (!graph) return qg_set_error(QG_STATUS_INVALID_ARGUMENT, "adding method '%s' to '%s': no graph", name, cls->str);
+  if (cls->kind != QG_TYPE_CLASS) {
+    st = qg_set_error(QG_STATUS_INVALID_ARGUMENT, "adding method '%s' to '%s': not a class", name, cls->str);
+  } else if (qg_graph_cu(graph) != cls->cu) {
+    st = qg_set_error(QG_STATUS_INVALID_ARGUMENT, "adding method '%s' to '%s': the graph belongs to another unit",
+                      name, cls->qualname);
+  } else if (qg_class_find_method(cls, name)) {
+    st = qg_set_error(QG_STATUS_INVALID_ARGUMENT, "class '%s' already has a method '%s'", cls->qualname, name);
+  } else if ((st = push_method(cls, name, graph, NULL)) == QG_OK) {
+    qg__graph_detach_cu_ref(graph);
+    return QG_OK;
+  }
+  qg_graph_destroy(graph);
+  return st;
+}
+
+qg_status qg_interface_add_method(qg_type_t *iface, const char *name, const char *schema) {
+  if (iface->kind != QG_TYPE_INTERFACE)
+    return qg_set_error(QG_STATUS_INVALID_ARGUMENT, "adding method '%s' to '%s': not an interface", name, iface->str);
+  if (!schema) return qg_set_error(QG_STATUS_INVALID_ARGUMENT, "interface method '%s': no schema", name);
+  if (qg_class_find_method(iface, name))
+    return qg_set_error(QG_STATUS_INVALID_ARGUMENT, "interface '%s' already has a method '%s'", iface->qualname, name);
+  return push_method(iface, name, NULL, schema);
+}
+
+qg_method *qg_class_find_method(const qg_type_t *cls, const char *name) {
+  for (size_t i = 0; i < cls->nmethods; i++)
+    if (strcmp(cls->methods[i].name, name) == 0) return &cls->methods[i];
+  return NULL;
+}

@@ -1,0 +1,917 @@
+/* Module text: parser and canonical printer (docs/formats.md). */
+#include "module/module_text.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/hashmap.h"
+#include "ir/ir.h"
+#include "ir/text.h"
+
+/* ======================================================================================== */
+/* Parsing                                                                                   */
+/* ======================================================================================== */
+
+typedef struct parser {
+  const char *text;
+  size_t len, pos;
+  const qg_module_text_opts *opts;
+  const char *file;
+  qg_cu_t *cu;
+  qg_hashmap declared; /* names whose declaration the main pass has read */
+} parser;
+
+static void position(const parser *p, size_t off, int *line, int *col) {
+  int l = 1, c = 1;
+  for (size_t i = 0; i < off && i < p->len; i++) {
+    if (p->text[i] == '\n') {
+      l++;
+      c = 1;
+    } else {
+      c++;
+    }
+  }
+  *line = l;
+  *col = c;
+}
+
+static qg_status error_at(const parser *p, size_t off, qg_status s, const char *fmt, ...) QG_PRINTF(4, 5);
+static qg_status error_at(const parser *p, size_t off, qg_status s, const char *fmt, ...) {
+  char why[768];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(why, sizeof why, fmt, ap);
+  va_end(ap);
+  int line, col;
+  position(p, off, &line, &col);
+  return qg_set_error(s, "%s:%d:%d: %s", p->file, line, col, why);
+}
+
+/* Adds "FILE:LINE:COL" in front of an error reported by another parser (types). */
+static qg_status prefix_at(const parser *p, size_t off, qg_status s) {
+  if (s == QG_STATUS_OOM) return s;
+  int line, col;
+  position(p, off, &line, &col);
+  return qg_error_prefix(s, "%s:%d:%d", p->file, line, col);
+}
+
+static int at_end(const parser *p) { return p->pos >= p->len; }
+static char peek(const parser *p) { return p->pos < p->len ? p->text[p->pos] : '\0'; }
+
+/* Skips blanks, newlines and `#` comments. */
+static void skip_ws(parser *p) {
+  while (p->pos < p->len) {
+    char c = p->text[p->pos];
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+      p->pos++;
+    } else if (c == '#') {
+      while (p->pos < p->len && p->text[p->pos] != '\n') p->pos++;
+    } else {
+      break;
+    }
+  }
+}
+
+/* Skips blanks on the current line only. */
+static void skip_blanks(parser *p) {
+  while (p->pos < p->len && (p->text[p->pos] == ' ' || p->text[p->pos] == '\t' || p->text[p->pos] == '\r')) p->pos++;
+}
+
+static int is_name_char(char c) { return isalnum((unsigned char)c) || c == '_'; }
+static int is_qual_char(char c) { return is_name_char(c) || c == '.'; }
+
+/* A word of name characters ([A-Za-z0-9_]); qualified allows dots. Returns its length (0 if
+ * none) and leaves p after it. */
+static size_t scan_word(parser *p, int qualified, size_t *start) {
+  *start = p->pos;
+  while (p->pos < p->len && (qualified ? is_qual_char(p->text[p->pos]) : is_name_char(p->text[p->pos]))) p->pos++;
+  return p->pos - *start;
+}
+
+static int word_is(const parser *p, size_t start, size_t n, const char *w) {
+  return strlen(w) == n && memcmp(p->text + start, w, n) == 0;
+}
+
+static qg_status expect_char(parser *p, char c, const char *what) {
+  skip_ws(p);
+  if (peek(p) != c) {
+    if (at_end(p)) return error_at(p, p->pos, QG_STATUS_PARSE, "expected '%c' %s, got end of text", c, what);
+    return error_at(p, p->pos, QG_STATUS_PARSE, "expected '%c' %s, got '%c'", c, what, peek(p));
+  }
+  p->pos++;
+  return QG_OK;
+}
+
+/* Reads a word into a new string (qg__free). */
+static qg_status read_word(parser *p, int qualified, const char *what, char **out) {
+  skip_ws(p);
+  size_t start, n = scan_word(p, qualified, &start);
+  if (n == 0) {
+    if (at_end(p)) return error_at(p, p->pos, QG_STATUS_PARSE, "expected %s, got end of text", what);
+    return error_at(p, p->pos, QG_STATUS_PARSE, "expected %s, got '%c'", what, peek(p));
+  }
+  *out = qg__strndup(p->text + start, n);
+  return *out ? QG_OK : qg_oom("module text");
+}
+
+/* ---- pre-scan ------------------------------------------------------------------------ */
+
+/* Graphs may name classes declared later in the file, so every class and interface is
+ * created before anything is parsed. Declarations are the lines that start (after blanks)
+ * with `class`, `module class` or `interface`: graph text never starts a line that way. */
+static qg_status prescan(parser *p) {
+  size_t i = 0;
+  while (i < p->len) {
+    while (i < p->len && (p->text[i] == ' ' || p->text[i] == '\t')) i++;
+    const char *s = p->text + i;
+    size_t rest = p->len - i;
+    int kind = -1; /* 0 class, 1 module class, 2 interface */
+    size_t skip = 0;
+    if (rest > 6 && memcmp(s, "class", 5) == 0 && (s[5] == ' ' || s[5] == '\t')) kind = 0, skip = 5;
+    else if (rest > 13 && memcmp(s, "module", 6) == 0 && (s[6] == ' ' || s[6] == '\t')) {
+      size_t k = 6;
+      while (k < rest && (s[k] == ' ' || s[k] == '\t')) k++;
+      if (rest - k > 6 && memcmp(s + k, "class", 5) == 0 && (s[k + 5] == ' ' || s[k + 5] == '\t')) kind = 1, skip = k + 5;
+    } else if (rest > 10 && memcmp(s, "interface", 9) == 0 && (s[9] == ' ' || s[9] == '\t'))
+      kind = 2, skip = 9;
+    if (kind >= 0) {
+      size_t k = i + skip;
+      while (k < p->len && (p->text[k] == ' ' || p->text[k] == '\t')) k++;
+      size_t ns = k;
+      while (k < p->len && is_qual_char(p->text[k])) k++;
+      if (k > ns) {
+        char *name = qg__strndup(p->text + ns, k - ns);
+        if (!name) return qg_oom("module text");
+        qg_status st = QG_OK;
+        if (qg_cu_find(p->cu, name)) {
+          st = error_at(p, ns, QG_STATUS_PARSE, "'%s' is declared twice", name);
+        } else if (kind == 2) {
+          qg_type_t *t;
+          st = qg_cu_define_interface(p->cu, name, &t);
+        } else {
+          qg_type_t *t;
+          st = qg_cu_define_class(p->cu, name, kind == 1, &t);
+        }
+        if (st != QG_OK && st != QG_STATUS_OOM && st != QG_STATUS_PARSE) st = prefix_at(p, ns, st);
+        qg__free(name);
+        if (st != QG_OK) return st;
+      }
+    }
+    while (i < p->len && p->text[i] != '\n') i++;
+    i++;
+  }
+  return QG_OK;
+}
+
+/* ---- declarations ---------------------------------------------------------------------- */
+
+static qg_status mark_declared(parser *p, size_t at, const qg_type_t *t, const char *what) {
+  if (qg_hashmap_get(&p->declared, t->qualname))
+    return error_at(p, at, QG_STATUS_PARSE, "%s '%s' is declared twice", what, t->qualname);
+  if (qg_hashmap_put(&p->declared, t->qualname, (void *)t)) return qg_oom("module text");
+  return QG_OK;
+}
+
+/* Parses `graph(...)` starting at the current position (after blanks). */
+static qg_status parse_graph(parser *p, qg_graph_t **g) {
+  skip_ws(p);
+  if (p->len - p->pos < 6 || memcmp(p->text + p->pos, "graph(", 6) != 0)
+    return error_at(p, p->pos, QG_STATUS_PARSE, "expected 'graph(' after '='");
+  qg_parse_opts po = {0};
+  po.cu = p->cu;
+  po.filename = p->file;
+  po.allow_unknown_ops = p->opts->allow_unknown_ops;
+  po.no_unknown_classes = 1;
+  size_t end = p->pos;
+  QG_TRY(qg_graph_parse_at(p->text, p->len, p->pos, &po, g, &end));
+  p->pos = end;
+  return QG_OK;
+}
+
+/* End of the current line's content: the newline or a `#` comment. */
+static size_t content_end(const parser *p) {
+  size_t e = p->pos;
+  while (e < p->len && p->text[e] != '\n' && p->text[e] != '#') e++;
+  return e;
+}
+
+static qg_status parse_slot_decl(parser *p, qg_type_t *cls, qg_slot_kind kind) {
+  char *name = NULL;
+  skip_ws(p);
+  size_t name_at = p->pos;
+  QG_TRY(read_word(p, 0, "a slot name", &name));
+  qg_status s = expect_char(p, ':', "after the slot name");
+  if (s == QG_OK) {
+    skip_blanks(p);
+    size_t type_at = p->pos, end = content_end(p), used = 0;
+    const qg_type_t *ty = NULL;
+    qg_type_parse_opts to = {0};
+    s = qg_type_parse(p->cu, p->text + type_at, end - type_at, &to, &ty, &used);
+    if (s != QG_OK) {
+      s = prefix_at(p, type_at, s);
+    } else {
+      p->pos = type_at + used;
+      skip_blanks(p);
+      if (p->pos < end)
+        s = error_at(p, p->pos, QG_STATUS_PARSE, "unexpected text after the type of slot '%s'", name);
+      else if (qg_class_find_slot(cls, name) >= 0)
+        s = error_at(p, name_at, QG_STATUS_PARSE, "slot '%s' is declared twice in class %s", name, cls->qualname);
+      else
+        s = qg_class_add_slot(cls, name, ty, kind);
+      if (kind != QG_SLOT_ATTRIBUTE) cls->is_module = 1;
+    }
+  }
+  qg__free(name);
+  return s;
+}
+
+static qg_status parse_class(parser *p, size_t decl_at) {
+  char *name = NULL;
+  QG_TRY(read_word(p, 1, "a class name", &name));
+  qg_type_t *cls = qg_cu_find(p->cu, name);
+  qg__free(name);
+  QG_ASSERT(cls); /* the pre-scan declared it */
+  QG_TRY(mark_declared(p, decl_at, cls, "class"));
+  QG_TRY(expect_char(p, '{', "to open the class body"));
+  size_t open_at = p->pos - 1;
+  for (;;) {
+    skip_ws(p);
+    if (at_end(p))
+      return error_at(p, open_at, QG_STATUS_PARSE, "unexpected end of text: '{' of class %s is not closed",
+                      cls->qualname);
+    if (peek(p) == '}') {
+      p->pos++;
+      return QG_OK;
+    }
+    size_t at, n = scan_word(p, 0, &at);
+    if (word_is(p, at, n, "parameter")) QG_TRY(parse_slot_decl(p, cls, QG_SLOT_PARAMETER));
+    else if (word_is(p, at, n, "buffer")) QG_TRY(parse_slot_decl(p, cls, QG_SLOT_BUFFER));
+    else if (word_is(p, at, n, "module")) QG_TRY(parse_slot_decl(p, cls, QG_SLOT_MODULE));
+    else if (word_is(p, at, n, "attribute")) QG_TRY(parse_slot_decl(p, cls, QG_SLOT_ATTRIBUTE));
+    else if (word_is(p, at, n, "method")) {
+      char *mname = NULL;
+      skip_ws(p);
+      size_t mat = p->pos;
+      QG_TRY(read_word(p, 0, "a method name", &mname));
+      qg_status s = expect_char(p, '=', "after the method name");
+      qg_graph_t *g = NULL;
+      if (s == QG_OK && qg_class_find_method(cls, mname))
+        s = error_at(p, mat, QG_STATUS_PARSE, "method '%s' is declared twice in class %s", mname, cls->qualname);
+      if (s == QG_OK) s = parse_graph(p, &g);
+      if (s == QG_OK) s = qg_class_add_method(cls, mname, g);
+      qg__free(mname);
+      QG_TRY(s);
+    } else {
+      return error_at(p, at, QG_STATUS_PARSE,
+                      "expected 'parameter', 'buffer', 'module', 'attribute', 'method' or '}' in class %s",
+                      cls->qualname);
+    }
+  }
+}
+
+static qg_status parse_interface(parser *p, size_t decl_at) {
+  char *name = NULL;
+  QG_TRY(read_word(p, 1, "an interface name", &name));
+  qg_type_t *it = qg_cu_find(p->cu, name);
+  qg__free(name);
+  QG_ASSERT(it);
+  QG_TRY(mark_declared(p, decl_at, it, "interface"));
+  QG_TRY(expect_char(p, '{', "to open the interface body"));
+  size_t open_at = p->pos - 1;
+  for (;;) {
+    skip_ws(p);
+    if (at_end(p))
+      return error_at(p, open_at, QG_STATUS_PARSE, "unexpected end of text: '{' of interface %s is not closed",
+                      it->qualname);
+    if (peek(p) == '}') {
+      p->pos++;
+      return QG_OK;
+    }
+    size_t at, n = scan_word(p, 0, &at);
+    if (!word_is(p, at, n, "method"))
+      return error_at(p, at, QG_STATUS_PARSE, "expected 'method' or '}' in interface %s", it->qualname);
+    skip_blanks(p);
+    size_t sig = p->pos, end = content_end(p), mn = sig;
+    while (mn < end && is_name_char(p->text[mn])) mn++;
+    if (mn == sig || mn >= end || p->text[mn] != '(')
+      return error_at(p, sig, QG_STATUS_PARSE, "expected a method signature 'NAME(ARGS) -> RET'");
+    while (end > sig && (p->text[end - 1] == ' ' || p->text[end - 1] == '\t' || p->text[end - 1] == '\r')) end--;
+    char *mname = qg__strndup(p->text + sig, mn - sig);
+    char *schema = qg__strndup(p->text + sig, end - sig);
+    qg_status s = (mname && schema) ? qg_interface_add_method(it, mname, schema) : qg_oom("module text");
+    qg__free(mname);
+    qg__free(schema);
+    QG_TRY(s);
+    p->pos = end;
+  }
+}
+
+static qg_status parse_function(parser *p) {
+  char *name = NULL;
+  skip_ws(p);
+  size_t at = p->pos;
+  QG_TRY(read_word(p, 1, "a function name", &name));
+  qg_status s = QG_OK;
+  if (qg_cu_find(p->cu, name)) s = error_at(p, at, QG_STATUS_PARSE, "'%s' is declared twice", name);
+  if (s == QG_OK) s = expect_char(p, '=', "after the function name");
+  qg_graph_t *g = NULL;
+  if (s == QG_OK) s = parse_graph(p, &g);
+  qg_type_t *fn;
+  if (s == QG_OK) s = qg_cu_define_function(p->cu, name, g, &fn);
+  qg__free(name);
+  return s;
+}
+
+/* ---- values ---------------------------------------------------------------------------- */
+
+static qg_status parse_value(parser *p, qg_ival *out);
+
+static qg_status parse_string(parser *p, char **out, size_t *out_len) {
+  size_t at = p->pos;
+  if (peek(p) != '"') return error_at(p, p->pos, QG_STATUS_PARSE, "expected a string in double quotes");
+  p->pos++;
+  qg_strbuf b = QG_STRBUF_INIT;
+  for (;;) {
+    if (at_end(p) || peek(p) == '\n') {
+      qg_strbuf_free(&b);
+      return error_at(p, at, QG_STATUS_PARSE, "unterminated string");
+    }
+    char c = p->text[p->pos++];
+    if (c == '"') break;
+    if (c != '\\') {
+      qg_strbuf_putc(&b, c);
+      continue;
+    }
+    char e = peek(p);
+    p->pos++;
+    switch (e) {
+    case 'n': qg_strbuf_putc(&b, '\n'); break;
+    case 't': qg_strbuf_putc(&b, '\t'); break;
+    case 'r': qg_strbuf_putc(&b, '\r'); break;
+    case '0': qg_strbuf_putc(&b, '\0'); break;
+    case '"': case '\\': case '\'': qg_strbuf_putc(&b, e); break;
+    case 'x': {
+      int v = 0, k = 0;
+      while (k < 2 && isxdigit((unsigned char)peek(p))) {
+        char h = p->text[p->pos++];
+        v = v * 16 + (isdigit((unsigned char)h) ? h - '0' : (tolower((unsigned char)h) - 'a' + 10));
+        k++;
+      }
+      if (k == 0) {
+        qg_strbuf_free(&b);
+        return error_at(p, p->pos - 2, QG_STATUS_PARSE, "'\\x' needs hex digits");
+      }
+      qg_strbuf_putc(&b, (char)v);
+      break;
+    }
+    default:
+      qg_strbuf_free(&b);
+      return error_at(p, p->pos - 2, QG_STATUS_PARSE, "unknown escape '\\%c' in string", e ? e : '?');
+    }
+  }
+  QG_TRY(qg_strbuf_ok(&b));
+  *out_len = b.len;
+  if (b.len == 0) {
+    qg_strbuf_free(&b);
+    *out = qg__strdup("");
+    return *out ? QG_OK : qg_oom("module text");
+  }
+  *out = qg_strbuf_detach(&b);
+  return QG_OK;
+}
+
+static qg_status parse_number(parser *p, qg_ival *out) {
+  size_t at = p->pos, e = p->pos;
+  while (e < p->len && (isalnum((unsigned char)p->text[e]) || strchr(".+-", p->text[e]))) e++;
+  size_t n = e - at;
+  char buf[64];
+  if (n == 0 || n >= sizeof buf) return error_at(p, at, QG_STATUS_PARSE, "malformed number");
+  memcpy(buf, p->text + at, n);
+  buf[n] = '\0';
+  p->pos = e;
+  const char *digits = buf + (buf[0] == '-' || buf[0] == '+');
+  if (strcmp(digits, "inf") == 0 || strcmp(digits, "nan") == 0) {
+    double d = digits[0] == 'i' ? INFINITY : NAN;
+    *out = qg_ival_double(buf[0] == '-' ? -d : d);
+    return QG_OK;
+  }
+  char *end = NULL;
+  errno = 0;
+  if (strpbrk(buf, ".eE")) {
+    double d = strtod(buf, &end);
+    if (*end || end == buf) return error_at(p, at, QG_STATUS_PARSE, "malformed float '%s'", buf);
+    *out = qg_ival_double(d);
+    return QG_OK;
+  }
+  long long v = strtoll(buf, &end, 10);
+  if (*end || end == buf) return error_at(p, at, QG_STATUS_PARSE, "malformed integer '%s'", buf);
+  if (errno == ERANGE) return error_at(p, at, QG_STATUS_PARSE, "integer '%s' does not fit in 64 bits", buf);
+  *out = qg_ival_int(v);
+  return QG_OK;
+}
+
+static qg_status parse_device(const char *s, qg_device *d) {
+  if (strcmp(s, "cpu") == 0) {
+    *d = (qg_device){QG_DEVICE_CPU, -1};
+    return QG_OK;
+  }
+  if (strncmp(s, "cuda", 4) == 0) {
+    if (s[4] == '\0') {
+      *d = (qg_device){QG_DEVICE_CUDA, -1};
+      return QG_OK;
+    }
+    if (s[4] == ':' && isdigit((unsigned char)s[5])) {
+      char *end;
+      long v = strtol(s + 5, &end, 10);
+      if (*end == '\0' && v < 1 << 20) {
+        *d = (qg_device){QG_DEVICE_CUDA, (int)v};
+        return QG_OK;
+      }
+    }
+  }
+  return QG_STATUS_PARSE;
+}
+
+/* `{ slot = value ... }` for class cls; the '{' is next. */
+static qg_status parse_object_body(parser *p, const qg_type_t *cls, size_t type_at, qg_ival *out) {
+  QG_TRY(expect_char(p, '{', "to open the object"));
+  size_t open_at = p->pos - 1;
+  qg_ival obj;
+  QG_TRY(qg_ival_object_new(cls, &obj));
+  size_t *given = qg__calloc(cls->nslots ? cls->nslots : 1, sizeof *given); /* 1 + offset of the first value */
+  if (!given) {
+    qg_ival_release(&obj);
+    return qg_oom("module text");
+  }
+  qg_status s = QG_OK;
+  char *name = NULL;
+  for (;;) {
+    skip_ws(p);
+    if (at_end(p)) {
+      s = error_at(p, open_at, QG_STATUS_PARSE, "unexpected end of text: '{' of this %s object is not closed",
+                   cls->qualname);
+      break;
+    }
+    if (peek(p) == '}') {
+      int ol, oc;
+      position(p, type_at, &ol, &oc);
+      for (size_t i = 0; i < cls->nslots && s == QG_OK; i++)
+        if (!given[i])
+          s = error_at(p, p->pos, QG_STATUS_PARSE, "the %s object opened at %d:%d does not give slot '%s'",
+                       cls->qualname, ol, oc, cls->slots[i].name);
+      p->pos++;
+      break;
+    }
+    size_t name_at = p->pos;
+    if ((s = read_word(p, 0, "a slot name or '}'", &name)) != QG_OK) break;
+    long idx = qg_class_find_slot(cls, name);
+    if (idx < 0) {
+      s = error_at(p, name_at, QG_STATUS_TYPE, "class %s has no slot '%s'", cls->qualname, name);
+      break;
+    }
+    if (given[idx]) {
+      int l, c;
+      position(p, given[idx] - 1, &l, &c);
+      s = error_at(p, name_at, QG_STATUS_PARSE, "slot '%s' is given twice (first at %d:%d)", name, l, c);
+      break;
+    }
+    given[idx] = name_at + 1;
+    if ((s = expect_char(p, '=', "after the slot name")) != QG_OK) break;
+    skip_ws(p);
+    size_t value_at = p->pos;
+    qg_ival v;
+    if ((s = parse_value(p, &v)) != QG_OK) break;
+    const qg_type_t *ty = cls->slots[idx].type;
+    if (!qg_ival_fits_type(&v, ty)) {
+      qg_strbuf d = QG_STRBUF_INIT;
+      qg_ival_describe(&v, &d);
+      s = qg_strbuf_ok(&d);
+      if (s == QG_OK)
+        s = error_at(p, value_at, QG_STATUS_TYPE, "value %.200s (a %s) does not fit slot '%s' of type %s",
+                     qg_strbuf_cstr(&d), qg_ival_kind_name(v.kind), name, ty->str);
+      qg_strbuf_free(&d);
+      qg_ival_release(&v);
+      break;
+    }
+    /* An int literal in a float slot is the float it denotes. */
+    const qg_type_t *base = ty->kind == QG_TYPE_OPTIONAL ? ty->elems[0] : ty;
+    if (v.kind == QG_IVAL_INT && base->kind == QG_TYPE_FLOAT) v = qg_ival_double((double)v.u.i);
+    if ((v.kind == QG_IVAL_LIST && base->kind == QG_TYPE_LIST) || (v.kind == QG_IVAL_TUPLE && base->kind == QG_TYPE_TUPLE))
+      v.u.list->type = base;
+    if (v.kind == QG_IVAL_DICT && base->kind == QG_TYPE_DICT) v.u.dict->type = base;
+    qg_ival_object_set(&obj, (size_t)idx, v);
+    qg__free(name);
+    name = NULL;
+  }
+  qg__free(name);
+  qg__free(given);
+  if (s != QG_OK) {
+    qg_ival_release(&obj);
+    return s;
+  }
+  *out = obj;
+  return QG_OK;
+}
+
+/* Items of a list, tuple or dict up to `close`. */
+static qg_status parse_items(parser *p, qg_ival *coll, char close, int is_dict, int *trailing_comma) {
+  size_t open_at = p->pos - 1;
+  *trailing_comma = 0;
+  for (;;) {
+    skip_ws(p);
+    if (at_end(p)) return error_at(p, open_at, QG_STATUS_PARSE, "unexpected end of text: '%c' is not closed", p->text[open_at]);
+    if (peek(p) == close) {
+      p->pos++;
+      return QG_OK;
+    }
+    qg_ival k, v;
+    QG_TRY(parse_value(p, &k));
+    if (is_dict) {
+      qg_status s = expect_char(p, ':', "between a dict key and its value");
+      if (s == QG_OK) {
+        skip_ws(p);
+        s = parse_value(p, &v);
+      }
+      if (s != QG_OK) {
+        qg_ival_release(&k);
+        return s;
+      }
+      QG_TRY(qg_ival_dict_put(coll, k, v));
+    } else {
+      QG_TRY(qg_ival_list_push(coll, k));
+    }
+    skip_ws(p);
+    *trailing_comma = 0;
+    if (peek(p) == ',') {
+      p->pos++;
+      *trailing_comma = 1;
+    } else if (peek(p) != close) {
+      if (at_end(p)) return error_at(p, open_at, QG_STATUS_PARSE, "unexpected end of text: '%c' is not closed", p->text[open_at]);
+      return error_at(p, p->pos, QG_STATUS_PARSE, "expected ',' or '%c', got '%c'", close, peek(p));
+    }
+  }
+}
+
+static qg_status parse_value(parser *p, qg_ival *out) {
+  skip_ws(p);
+  size_t at = p->pos;
+  if (at_end(p)) return error_at(p, at, QG_STATUS_PARSE, "expected a value, got end of text");
+  char c = peek(p);
+  if (c == '[' || c == '(' || c == '{') {
+    p->pos++;
+    qg_ival coll;
+    if (c == '{') QG_TRY(qg_ival_dict_new(&coll));
+    else QG_TRY(qg_ival_list_new(c == '[' ? QG_IVAL_LIST : QG_IVAL_TUPLE, 0, &coll));
+    int trailing = 0;
+    qg_status s = parse_items(p, &coll, c == '[' ? ']' : c == '(' ? ')' : '}', c == '{', &trailing);
+    if (s == QG_OK && c == '(' && coll.u.list->len == 1 && !trailing)
+      s = error_at(p, at, QG_STATUS_PARSE, "a one-element tuple is written '(v,)'");
+    if (s != QG_OK) {
+      qg_ival_release(&coll);
+      return s;
+    }
+    *out = coll;
+    return QG_OK;
+  }
+  if (c == '"') {
+    char *str;
+    size_t n;
+    QG_TRY(parse_string(p, &str, &n));
+    qg_status s = qg_ival_string_new(str, n, out);
+    qg__free(str);
+    return s;
+  }
+  if (isdigit((unsigned char)c) || c == '-' || c == '+') return parse_number(p, out);
+  size_t ws, n = scan_word(p, 1, &ws);
+  if (n == 0) return error_at(p, at, QG_STATUS_PARSE, "expected a value, got '%c'", c);
+  if (word_is(p, ws, n, "None")) return *out = qg_ival_none(), QG_OK;
+  if (word_is(p, ws, n, "True")) return *out = qg_ival_bool(1), QG_OK;
+  if (word_is(p, ws, n, "False")) return *out = qg_ival_bool(0), QG_OK;
+  if (word_is(p, ws, n, "inf")) return *out = qg_ival_double(INFINITY), QG_OK;
+  if (word_is(p, ws, n, "nan")) return *out = qg_ival_double(NAN), QG_OK;
+  if (word_is(p, ws, n, "tensor") || word_is(p, ws, n, "device")) {
+    int is_tensor = p->text[ws] == 't';
+    skip_blanks(p);
+    size_t sat = p->pos;
+    char *str;
+    size_t slen;
+    QG_TRY(parse_string(p, &str, &slen));
+    qg_status s = QG_OK;
+    if (is_tensor) {
+      qg_tensor *t = NULL;
+      if (!p->opts->lookup) {
+        s = error_at(p, sat, QG_STATUS_NOT_FOUND, "tensor \"%s\": no tensor storage was given to the parser", str);
+      } else {
+        s = p->opts->lookup(p->opts->lookup_ud, str, &t);
+        if (s == QG_STATUS_NOT_FOUND) s = error_at(p, sat, s, "tensor \"%s\" is not in the bundle", str);
+        else if (s != QG_OK) s = prefix_at(p, sat, s);
+      }
+      if (s == QG_OK) *out = qg_ival_tensor(t);
+    } else {
+      qg_device d;
+      if (parse_device(str, &d) != QG_OK) s = error_at(p, sat, QG_STATUS_PARSE, "unknown device \"%s\"", str);
+      else *out = qg_ival_device(d);
+    }
+    qg__free(str);
+    return s;
+  }
+  /* A class name: a nested object. */
+  char *name = qg__strndup(p->text + ws, n);
+  if (!name) return qg_oom("module text");
+  qg_type_t *cls = qg_cu_find(p->cu, name);
+  qg_status s = QG_OK;
+  if (!cls || cls->kind != QG_TYPE_CLASS)
+    s = error_at(p, ws, QG_STATUS_TYPE, "unknown class '%s'", name);
+  qg__free(name);
+  QG_TRY(s);
+  return parse_object_body(p, cls, ws, out);
+}
+
+static qg_status parse_root(parser *p, qg_ival *root) {
+  skip_ws(p);
+  size_t at = p->pos;
+  char *name = NULL;
+  QG_TRY(read_word(p, 1, "the root class name", &name));
+  qg_type_t *cls = qg_cu_find(p->cu, name);
+  qg_status s = QG_OK;
+  if (!cls || cls->kind != QG_TYPE_CLASS) s = error_at(p, at, QG_STATUS_TYPE, "unknown class '%s'", name);
+  qg__free(name);
+  QG_TRY(s);
+  return parse_object_body(p, cls, at, root);
+}
+
+static qg_status parse_module(parser *p, qg_ival *root) {
+  static const char magic[] = "quantgraph module";
+  skip_ws(p);
+  if (p->len - p->pos < sizeof magic - 1 || memcmp(p->text + p->pos, magic, sizeof magic - 1) != 0)
+    return error_at(p, p->pos, QG_STATUS_PARSE, "module text must start with 'quantgraph module 1'");
+  p->pos += sizeof magic - 1;
+  skip_blanks(p);
+  size_t vat, vn = scan_word(p, 0, &vat);
+  if (!word_is(p, vat, vn, "1"))
+    return error_at(p, vat, QG_STATUS_PARSE, "unsupported module text version '%.*s' (this build reads 1)", (int)vn,
+                    p->text + vat);
+  QG_TRY(prescan(p));
+  int have_root = 0;
+  for (;;) {
+    skip_ws(p);
+    if (at_end(p)) break;
+    size_t at, n = scan_word(p, 0, &at);
+    if (word_is(p, at, n, "class")) {
+      QG_TRY(parse_class(p, at));
+    } else if (word_is(p, at, n, "module")) {
+      skip_ws(p);
+      size_t at2, n2 = scan_word(p, 0, &at2);
+      if (!word_is(p, at2, n2, "class")) return error_at(p, at2, QG_STATUS_PARSE, "expected 'class' after 'module'");
+      QG_TRY(parse_class(p, at));
+    } else if (word_is(p, at, n, "interface")) {
+      QG_TRY(parse_interface(p, at));
+    } else if (word_is(p, at, n, "function")) {
+      QG_TRY(parse_function(p));
+    } else if (word_is(p, at, n, "root")) {
+      if (have_root) return error_at(p, at, QG_STATUS_PARSE, "a second 'root' declaration");
+      QG_TRY(parse_root(p, root));
+      have_root = 1;
+    } else if (peek(p) == '}' && n == 0) {
+      return error_at(p, at, QG_STATUS_PARSE, "unbalanced '}'");
+    } else {
+      return error_at(p, at, QG_STATUS_PARSE, "expected 'class', 'module class', 'interface', 'function' or 'root'");
+    }
+  }
+  if (!have_root) return error_at(p, p->pos, QG_STATUS_PARSE, "no 'root' declaration");
+  return QG_OK;
+}
+
+qg_status qg_module_text_parse(const char *text, size_t len, const qg_module_text_opts *opts, qg_cu_t **cu_out,
+                               qg_ival *root_out) {
+  qg_module_text_opts defaults = {0};
+  if (!opts) opts = &defaults;
+  parser p = {0};
+  p.text = text;
+  p.len = len;
+  p.opts = opts;
+  p.file = opts->filename ? opts->filename : "<module>";
+  p.declared = (qg_hashmap)QG_HASHMAP_INIT;
+  QG_TRY(qg_cu_create(&p.cu));
+  qg_ival root = qg_ival_none();
+  qg_status s = parse_module(&p, &root);
+  qg_hashmap_free(&p.declared);
+  if (s != QG_OK) {
+    /* Objects point at the unit's classes: release them first. */
+    qg_ival_release(&root);
+    qg_cu_release(p.cu);
+    return s;
+  }
+  *cu_out = p.cu;
+  *root_out = root;
+  return QG_OK;
+}
+
+/* ======================================================================================== */
+/* Printing                                                                                  */
+/* ======================================================================================== */
+
+void qg_tensor_names_free(qg_tensor_names *tn) {
+  if (!tn) return;
+  for (size_t i = 0; i < tn->n; i++) qg__free(tn->names[i]);
+  qg__free(tn->names);
+  qg__free(tn->tensors);
+  *tn = (qg_tensor_names){0};
+}
+
+typedef struct printer {
+  qg_strbuf *out;
+  qg_tensor_names names;
+  qg_strbuf path; /* dotted path of the value being printed */
+  qg_status status;
+} printer;
+
+static void indent(printer *pr, int depth) {
+  for (int i = 0; i < depth; i++) qg_strbuf_append(pr->out, "  ");
+}
+
+/* The name of tensor t: the first path where the printer met it. */
+static const char *tensor_name(printer *pr, qg_tensor *t) {
+  for (size_t i = 0; i < pr->names.n; i++)
+    if (pr->names.tensors[i] == t) return pr->names.names[i];
+  if (qg_strbuf_ok(&pr->path) != QG_OK) return NULL;
+  if (pr->names.n == pr->names.cap) {
+    size_t cap = pr->names.cap ? pr->names.cap * 2 : 16;
+    char **nn = qg__realloc(pr->names.names, cap * sizeof *nn);
+    if (!nn) return NULL;
+    pr->names.names = nn;
+    qg_tensor **nt = qg__realloc(pr->names.tensors, cap * sizeof *nt);
+    if (!nt) return NULL;
+    pr->names.tensors = nt;
+    pr->names.cap = cap;
+  }
+  char *name = qg__strdup(qg_strbuf_cstr(&pr->path));
+  if (!name) return NULL;
+  pr->names.names[pr->names.n] = name;
+  pr->names.tensors[pr->names.n++] = t;
+  return name;
+}
+
+static void print_value(printer *pr, const qg_ival *v, int depth);
+
+static void print_object_body(printer *pr, const qg_ival *v, int depth) {
+  const qg_ival_object *o = v->u.obj;
+  qg_strbuf_printf(pr->out, "%s {\n", o->type->qualname);
+  for (size_t i = 0; i < o->nslots; i++) {
+    size_t mark = pr->path.len;
+    if (mark) qg_strbuf_putc(&pr->path, '.');
+    qg_strbuf_append(&pr->path, o->type->slots[i].name);
+    indent(pr, depth + 1);
+    qg_strbuf_printf(pr->out, "%s = ", o->type->slots[i].name);
+    print_value(pr, &o->slots[i], depth + 1);
+    qg_strbuf_putc(pr->out, '\n');
+    pr->path.len = mark;
+    if (pr->path.data) pr->path.data[mark] = '\0';
+  }
+  indent(pr, depth);
+  qg_strbuf_putc(pr->out, '}');
+}
+
+static void print_items(printer *pr, const qg_ival *items, const qg_ival *keys, size_t n, int depth) {
+  for (size_t i = 0; i < n; i++) {
+    if (i) qg_strbuf_append(pr->out, ", ");
+    if (keys) {
+      print_value(pr, &keys[i], depth);
+      qg_strbuf_append(pr->out, ": ");
+    }
+    size_t mark = pr->path.len;
+    qg_strbuf_printf(&pr->path, "%s%zu", mark ? "." : "", i);
+    print_value(pr, &items[i], depth);
+    pr->path.len = mark;
+    if (pr->path.data) pr->path.data[mark] = '\0';
+  }
+}
+
+static void print_value(printer *pr, const qg_ival *v, int depth) {
+  switch (v->kind) {
+  case QG_IVAL_NONE: qg_strbuf_append(pr->out, "None"); break;
+  case QG_IVAL_BOOL: qg_strbuf_append(pr->out, v->u.b ? "True" : "False"); break;
+  case QG_IVAL_INT: qg_strbuf_printf(pr->out, "%lld", (long long)v->u.i); break;
+  case QG_IVAL_DOUBLE: qg_format_double(v->u.d, pr->out); break;
+  case QG_IVAL_STRING:
+    if (strlen(v->u.str->data) != v->u.str->len && pr->status == QG_OK)
+      pr->status = qg_set_error(QG_STATUS_TYPE, "string value with an embedded NUL at %s cannot be written",
+                                qg_strbuf_cstr(&pr->path));
+    qg_strbuf_append_quoted(pr->out, v->u.str->data);
+    break;
+  case QG_IVAL_DEVICE:
+    qg_strbuf_append(pr->out, "device \"");
+    qg_strbuf_append(pr->out, v->u.device.kind == QG_DEVICE_CUDA ? "cuda" : "cpu");
+    if (v->u.device.index >= 0) qg_strbuf_printf(pr->out, ":%d", v->u.device.index);
+    qg_strbuf_putc(pr->out, '"');
+    break;
+  case QG_IVAL_TENSOR: {
+    const char *name = tensor_name(pr, v->u.tensor);
+    if (!name) {
+      pr->out->oom = 1;
+      break;
+    }
+    qg_strbuf_append(pr->out, "tensor ");
+    qg_strbuf_append_quoted(pr->out, name);
+    break;
+  }
+  case QG_IVAL_LIST:
+    qg_strbuf_putc(pr->out, '[');
+    print_items(pr, v->u.list->items, NULL, v->u.list->len, depth);
+    qg_strbuf_putc(pr->out, ']');
+    break;
+  case QG_IVAL_TUPLE:
+    qg_strbuf_putc(pr->out, '(');
+    print_items(pr, v->u.list->items, NULL, v->u.list->len, depth);
+    if (v->u.list->len == 1) qg_strbuf_putc(pr->out, ',');
+    qg_strbuf_putc(pr->out, ')');
+    break;
+  case QG_IVAL_DICT:
+    qg_strbuf_putc(pr->out, '{');
+    print_items(pr, v->u.dict->values, v->u.dict->keys, v->u.dict->len, depth);
+    qg_strbuf_putc(pr->out, '}');
+    break;
+  case QG_IVAL_OBJECT: print_object_body(pr, v, depth); break;
+  default:
+    if (pr->status == QG_OK)
+      pr->status = qg_set_error(QG_STATUS_TYPE, "value of kind %s at %s cannot be written",
+                                qg_ival_kind_name(v->kind), qg_strbuf_cstr(&pr->path));
+  }
+}
+
+static void print_graph(printer *pr, const qg_graph_t *g) {
+  qg_graph_print(g, NULL, pr->out);
+}
+
+/* Prints class t after every class its slot types name (declarations before use). */
+static void print_class(printer *pr, const qg_type_t *t, qg_hashmap *done);
+
+static void print_deps(printer *pr, const qg_type_t *ty, qg_hashmap *done) {
+  if (ty->kind == QG_TYPE_CLASS) {
+    print_class(pr, ty, done);
+    return;
+  }
+  for (size_t i = 0; i < ty->nelems; i++) print_deps(pr, ty->elems[i], done);
+}
+
+static void print_class(printer *pr, const qg_type_t *t, qg_hashmap *done) {
+  if (qg_hashmap_get(done, t->qualname)) return;
+  if (qg_hashmap_put(done, t->qualname, (void *)t)) {
+    pr->out->oom = 1;
+    return;
+  }
+  for (size_t i = 0; i < t->nslots; i++) print_deps(pr, t->slots[i].type, done);
+  qg_strbuf_printf(pr->out, "%sclass %s {\n", t->is_module ? "module " : "", t->qualname);
+  for (size_t i = 0; i < t->nslots; i++)
+    qg_strbuf_printf(pr->out, "  %s %s : %s\n", qg_slot_kind_name(t->slots[i].kind), t->slots[i].name,
+                     t->slots[i].type->str);
+  for (size_t i = 0; i < t->nmethods; i++) {
+    qg_strbuf_printf(pr->out, "  method %s = ", t->methods[i].name);
+    print_graph(pr, t->methods[i].graph);
+  }
+  qg_strbuf_append(pr->out, "}\n\n");
+}
+
+qg_status qg_module_text_print(const qg_cu_t *cu, const qg_ival *root, qg_strbuf *out, qg_tensor_names *names) {
+  if (root->kind != QG_IVAL_OBJECT)
+    return qg_set_error(QG_STATUS_INVALID_ARGUMENT, "the root of a module must be an object, not %s",
+                        qg_ival_kind_name(root->kind));
+  printer pr = {out, {0}, QG_STRBUF_INIT, QG_OK};
+  qg_hashmap done = QG_HASHMAP_INIT;
+  qg_strbuf_append(out, "quantgraph module 1\n\n");
+  size_t n = qg_cu_ntypes(cu);
+  for (size_t i = 0; i < n; i++) {
+    const qg_type_t *t = qg_cu_type_at(cu, i);
+    if (t->kind != QG_TYPE_INTERFACE) continue;
+    qg_strbuf_printf(out, "interface %s {\n", t->qualname);
+    for (size_t k = 0; k < t->nmethods; k++) qg_strbuf_printf(out, "  method %s\n", t->methods[k].signature);
+    qg_strbuf_append(out, "}\n\n");
+  }
+  for (size_t i = 0; i < n; i++) {
+    const qg_type_t *t = qg_cu_type_at(cu, i);
+    if (t->kind == QG_TYPE_CLASS) print_class(&pr, t, &done);
+  }
+  for (size_t i = 0; i < n; i++) {
+    const qg_type_t *t = qg_cu_type_at(cu, i);
+    if (t->kind != QG_TYPE_FUNCTION || t->nmethods == 0) continue;
+    qg_strbuf_printf(out, "function %s = ", t->qualname);
+    print_graph(&pr, t->methods[0].graph);
+    qg_strbuf_putc(out, '\n');
+  }
+  qg_strbuf_append(out, "root ");
+  print_object_body(&pr, root, 0);
+  qg_strbuf_putc(out, '\n');
+  qg_hashmap_free(&done);
+  qg_status s = pr.status;
+  if (s == QG_OK) s = qg_strbuf_ok(&pr.path);
+  if (s == QG_OK) s = qg_strbuf_ok(out);
+  qg_strbuf_free(&pr.path);
+  if (s == QG_OK && names) *names = pr.names;
+  else qg_tensor_names_free(&pr.names);
+  return s;
+}

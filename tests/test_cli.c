@@ -1,0 +1,247 @@
+/* The quantgraph command: runs the built binary (QG_CLI_PATH) on bundles and checks output
+ * and exit codes. */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "base/alloc.h"
+#include "module/module.h"
+#include "module/module_text.h"
+#include "util/testutil.h"
+
+static char tmpdir[256];
+static char bundle[512];
+
+static const char module_text[] =
+    "quantgraph module 1\n"
+    "\n"
+    "module class __torch__.Sub {\n"
+    "  parameter weight : Tensor\n"
+    "  attribute training : bool\n"
+    "  method forward = graph(%self : __torch__.Sub,\n"
+    "      %x.1 : Tensor):\n"
+    "  %weight : Tensor = prim::GetAttr[name=\"weight\"](%self)\n"
+    "  %3 : Tensor = aten::mul(%x.1, %weight)\n"
+    "  return (%3)\n"
+    "}\n"
+    "\n"
+    "module class __torch__.M {\n"
+    "  module sub : __torch__.Sub\n"
+    "  buffer scale : Tensor\n"
+    "  attribute sizes : int[]\n"
+    "  method forward = graph(%self : __torch__.M,\n"
+    "      %x.1 : Tensor):\n"
+    "  %sub : __torch__.Sub = prim::GetAttr[name=\"sub\"](%self)\n"
+    "  %3 : Tensor = prim::CallMethod[name=\"forward\"](%sub, %x.1)\n"
+    "  return (%3)\n"
+    "  method helper = graph(%self : __torch__.M):\n"
+    "  %1 : int = prim::Constant[value=1]()\n"
+    "  return (%1)\n"
+    "}\n"
+    "\n"
+    "root __torch__.M {\n"
+    "  sub = __torch__.Sub {\n"
+    "    weight = tensor \"sub.weight\"\n"
+    "    training = False\n"
+    "  }\n"
+    "  scale = tensor \"scale\"\n"
+    "  sizes = [1, 2]\n"
+    "}\n";
+
+static qg_status lookup(void *ud, const char *name, qg_tensor **out) {
+  (void)ud;
+  int64_t shape[2] = {strcmp(name, "scale") == 0 ? 1 : 4, 3};
+  return qg_tensor_create(QG_DTYPE_F32, strcmp(name, "scale") == 0 ? 1 : 2, shape, out);
+}
+
+static void setup(void) {
+  snprintf(tmpdir, sizeof tmpdir, "/tmp/qg-cli-XXXXXX");
+  cr_assert(mkdtemp(tmpdir));
+  snprintf(bundle, sizeof bundle, "%s/m.safetensors", tmpdir);
+  qg_module_text_opts o = {"cli.module", lookup, NULL, 0};
+  qg_cu_t *cu;
+  qg_ival root;
+  QG_ASSERT_OK(qg_module_text_parse(module_text, strlen(module_text), &o, &cu, &root));
+  qg_module *m;
+  QG_ASSERT_OK(qg_module_create(cu, root, &m));
+  QG_ASSERT_OK(qg_module_set_meta(m, "quantgraph.engine", "qnnpack"));
+  QG_ASSERT_OK(qg_module_save(m, bundle));
+  qg_module_free(m);
+}
+
+static void teardown(void) {
+  char cmd[600];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+  cr_assert(system(cmd) == 0);
+}
+
+TestSuite(cli, .init = setup, .fini = teardown);
+
+typedef struct run_result {
+  int code;
+  char *out, *err;
+} run_result;
+
+static char *slurp(const char *path) {
+  size_t n;
+  return qg_test_read_file(path, &n);
+}
+
+/* Runs `quantgraph ARGS` (a shell fragment), capturing stdout and stderr. */
+static run_result run(const char *args) {
+  char cmd[2048], o[600], e[600];
+  snprintf(o, sizeof o, "%s/stdout", tmpdir);
+  snprintf(e, sizeof e, "%s/stderr", tmpdir);
+  snprintf(cmd, sizeof cmd, "'%s' %s >'%s' 2>'%s'", QG_CLI_PATH, args, o, e);
+  int st = system(cmd);
+  cr_assert(WIFEXITED(st), "quantgraph %s did not exit normally", args);
+  run_result r = {WEXITSTATUS(st), slurp(o), slurp(e)};
+  return r;
+}
+
+static void done(run_result *r) {
+  free(r->out);
+  free(r->err);
+}
+
+Test(cli, help_and_version) {
+  run_result r = run("--help");
+  cr_assert_eq(r.code, 0);
+  cr_assert(strstr(r.out, "usage: quantgraph"), "%s", r.out);
+  cr_assert(strstr(r.out, "  print ") && strstr(r.out, "  info "), "%s", r.out);
+  done(&r);
+  r = run("print --help");
+  cr_assert_eq(r.code, 0);
+  cr_assert(strstr(r.out, "usage: quantgraph print BUNDLE"), "%s", r.out);
+  done(&r);
+  r = run("info -h");
+  cr_assert_eq(r.code, 0);
+  cr_assert(strstr(r.out, "usage: quantgraph info BUNDLE [--json]"), "%s", r.out);
+  done(&r);
+  r = run("--version");
+  cr_assert_eq(r.code, 0);
+  cr_assert(strncmp(r.out, "quantgraph ", 11) == 0, "%s", r.out);
+  done(&r);
+}
+
+Test(cli, usage_errors_exit_2) {
+  const char *cases[][2] = {
+      {"", "usage: quantgraph"},
+      {"frobnicate", "quantgraph: unknown command 'frobnicate'"},
+      {"--frob", "quantgraph: unknown option '--frob'"},
+      {"print", "quantgraph: print: missing BUNDLE"},
+      {"print a b", "quantgraph: print: more than one bundle given ('a' and 'b')"},
+      {"print x --method", "quantgraph: print: option '--method' needs a value"},
+      {"info x --yaml", "quantgraph: info: unknown option '--yaml'"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    run_result r = run(cases[i][0]);
+    cr_expect_eq(r.code, 2, "'%s' exited %d", cases[i][0], r.code);
+    cr_expect(strstr(r.err, cases[i][1]), "'%s': stderr \"%s\" lacks \"%s\"", cases[i][0], r.err, cases[i][1]);
+    cr_expect_str_empty(r.out, "'%s' wrote to stdout", cases[i][0]);
+    done(&r);
+  }
+}
+
+Test(cli, print_one_method_is_exactly_the_graph) {
+  char args[700];
+  snprintf(args, sizeof args, "print '%s' --method forward", bundle);
+  run_result r = run(args);
+  cr_assert_eq(r.code, 0, "%s", r.err);
+  cr_assert_str_eq(r.out,
+                   "graph(%self : __torch__.M,\n"
+                   "      %x.1 : Tensor):\n"
+                   "  %sub : __torch__.Sub = prim::GetAttr[name=\"sub\"](%self)\n"
+                   "  %3 : Tensor = prim::CallMethod[name=\"forward\"](%sub, %x.1)\n"
+                   "  return (%3)\n");
+  done(&r);
+  snprintf(args, sizeof args, "print '%s' --module=sub --method forward", bundle);
+  r = run(args);
+  cr_assert_eq(r.code, 0, "%s", r.err);
+  cr_assert(strncmp(r.out, "graph(%self : __torch__.Sub,\n", 29) == 0, "%s", r.out);
+  done(&r);
+}
+
+Test(cli, print_all_methods_with_headers) {
+  char args[700];
+  snprintf(args, sizeof args, "print '%s'", bundle);
+  run_result r = run(args);
+  cr_assert_eq(r.code, 0, "%s", r.err);
+  cr_assert(strncmp(r.out, "# method forward of module <root> (__torch__.M)\ngraph(%self", 59) == 0, "%s", r.out);
+  cr_assert(strstr(r.out, "\n\n# method helper of module <root> (__torch__.M)\ngraph(%self : __torch__.M):\n"), "%s",
+            r.out);
+  done(&r);
+}
+
+Test(cli, bad_input_exits_1) {
+  char args[700];
+  snprintf(args, sizeof args, "print '%s' --method nope", bundle);
+  run_result r = run(args);
+  cr_assert_eq(r.code, 1);
+  cr_assert(strstr(r.err, "quantgraph: ") == r.err && strstr(r.err, "has no method 'nope'"), "%s", r.err);
+  done(&r);
+  snprintf(args, sizeof args, "print '%s' --module nope", bundle);
+  r = run(args);
+  cr_assert_eq(r.code, 1);
+  cr_assert(strstr(r.err, "has no attribute 'nope'"), "%s", r.err);
+  done(&r);
+  snprintf(args, sizeof args, "info '%s/missing.safetensors'", tmpdir);
+  r = run(args);
+  cr_assert_eq(r.code, 1);
+  cr_assert(strstr(r.err, "quantgraph: ") == r.err && strstr(r.err, "missing.safetensors: cannot open"), "%s", r.err);
+  done(&r);
+  char garbage[600];
+  snprintf(garbage, sizeof garbage, "%s/garbage.safetensors", tmpdir);
+  FILE *f = fopen(garbage, "wb");
+  fwrite("\x04\0\0\0\0\0\0\0{]}x", 1, 12, f);
+  fclose(f);
+  snprintf(args, sizeof args, "print '%s'", garbage);
+  r = run(args);
+  cr_assert_eq(r.code, 1);
+  cr_assert(strstr(r.err, "header is not valid JSON"), "%s", r.err);
+  cr_assert_str_empty(r.out);
+  done(&r);
+}
+
+Test(cli, info_text) {
+  char args[700];
+  snprintf(args, sizeof args, "info '%s'", bundle);
+  run_result r = run(args);
+  cr_assert_eq(r.code, 0, "%s", r.err);
+  cr_assert(strstr(r.out, "quantgraph.engine: qnnpack\n"), "%s", r.out);
+  cr_assert(strstr(r.out, "<root> : __torch__.M  (parameters: 12 in 1 tensors, 48 bytes)\n"), "%s", r.out);
+  cr_assert(strstr(r.out, "  buffer    scale : Tensor = Float[1]\n"), "%s", r.out);
+  cr_assert(strstr(r.out, "  attribute sizes : int[] = [1, 2]\n"), "%s", r.out);
+  cr_assert(strstr(r.out, "sub : __torch__.Sub  (parameters: 12 in 1 tensors, 48 bytes)\n"), "%s", r.out);
+  cr_assert(strstr(r.out, "  parameter weight : Tensor = Float[4, 3]\n"), "%s", r.out);
+  done(&r);
+}
+
+Test(cli, info_json) {
+  char args[700];
+  snprintf(args, sizeof args, "info --json '%s'", bundle);
+  run_result r = run(args);
+  cr_assert_eq(r.code, 0, "%s", r.err);
+  cJSON *j = cJSON_Parse(r.out);
+  cr_assert(j, "not JSON: %s", r.out);
+  cJSON *mods = cJSON_GetObjectItem(j, "modules");
+  cr_assert_eq(cJSON_GetArraySize(mods), 2);
+  cJSON *sub = cJSON_GetArrayItem(mods, 1);
+  cr_assert_str_eq(cJSON_GetObjectItem(sub, "path")->valuestring, "sub");
+  cr_assert_str_eq(cJSON_GetObjectItem(sub, "class")->valuestring, "__torch__.Sub");
+  cr_assert_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(sub, "parameters"), "numel")->valuedouble, 12);
+  cJSON *w = cJSON_GetArrayItem(cJSON_GetObjectItem(sub, "attributes"), 0);
+  cr_assert_str_eq(cJSON_GetObjectItem(w, "kind")->valuestring, "parameter");
+  cr_assert_str_eq(cJSON_GetObjectItem(w, "dtype")->valuestring, "f32");
+  cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(w, "shape")), 2);
+  cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "metadata"), "quantgraph.engine")->valuestring,
+                   "qnnpack");
+  cJSON_Delete(j);
+  done(&r);
+}
