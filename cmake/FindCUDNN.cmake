@@ -21,7 +21,8 @@ endif()
 find_path(CUDNN_INCLUDE_DIR cudnn_version.h
   HINTS ${_qg_cudnn_hints}
   PATH_SUFFIXES include)
-find_library(CUDNN_LIBRARY cudnn
+# The pip wheel (nvidia-cudnn-cu*) ships only libcudnn.so.9, without the unversioned link.
+find_library(CUDNN_LIBRARY NAMES cudnn libcudnn.so.9 NAMES_PER_DIR
   HINTS ${CUDNN_PATH} ${_qg_cudnn_lib_hints} ${CUDAToolkit_LIBRARY_ROOT}
   PATH_SUFFIXES lib64 lib lib/x64)
 

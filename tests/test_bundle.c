@@ -625,3 +625,75 @@ Test(malformed, module_metadata_and_text) {
     qg_module_free(m);
   }
 }
+
+/* ---- real PyTorch fixtures ---------------------------------------------------------------- */
+
+#include <cjson/cJSON.h>
+
+#include "ir/text.h"
+
+/* Every bundle under tests/fixtures/seed loads, and every method prints exactly as PyTorch
+ * printed it (recorded in the .json next to it), including after a save/load round trip. */
+static int check_seed_fixture(const char *bundle_path, const char *json_path, const char *tmp) {
+  size_t n;
+  char *js = qg_test_read_file(json_path, &n);
+  cJSON *j = cJSON_ParseWithLength(js, n);
+  cr_assert(j, "%s is not JSON", json_path);
+  qg_module *m, *m2;
+  qg_status s = qg_module_load(bundle_path, &m);
+  cr_expect(s == QG_OK, "%s: %s", qg_status_name(s), qg_last_error());
+  if (s != QG_OK) {
+    cJSON_Delete(j);
+    free(js);
+    return 0;
+  }
+  QG_ASSERT_OK(qg_module_save(m, tmp));
+  QG_ASSERT_OK(qg_module_load(tmp, &m2));
+  cr_expect(qg_ival_equal(&m->root, &m2->root), "%s: the saved and reloaded instance tree differs", bundle_path);
+  cr_assert_str_eq(qg_object_class(&m->root)->qualname, cJSON_GetObjectItem(j, "root_type")->valuestring);
+  int checked = 0;
+  const cJSON *meth;
+  cJSON_ArrayForEach(meth, cJSON_GetObjectItem(j, "methods")) {
+    const char *mod = cJSON_GetObjectItem(meth, "module")->valuestring;
+    const char *name = cJSON_GetObjectItem(meth, "method")->valuestring;
+    const char *expect = cJSON_GetObjectItem(meth, "graph")->valuestring;
+    for (int k = 0; k < 2; k++) {
+      const qg_ival *obj;
+      QG_ASSERT_OK(qg_module_find(k ? m2 : m, mod, &obj));
+      const qg_method *md = qg_class_find_method(qg_object_class(obj), name);
+      cr_assert(md, "%s: module '%s' has no method %s", bundle_path, mod, name);
+      char *got = qg_graph_to_string(md->graph, NULL);
+      cr_expect_str_eq(got, expect, "%s: %s.%s prints differently%s", bundle_path, mod, name, k ? " after a save" : "");
+      qg__free(got);
+      checked++;
+    }
+  }
+  qg_module_free(m);
+  qg_module_free(m2);
+  cJSON_Delete(j);
+  free(js);
+  return checked;
+}
+
+Test(bundle, seed_fixtures_load_and_print_like_pytorch) {
+  const char *dir = qg_test_fixture("seed");
+  char dirbuf[1024];
+  snprintf(dirbuf, sizeof dirbuf, "%s", dir);
+  DIR *d = opendir(dirbuf);
+  if (!d) cr_skip_test("no fixtures under %s", dirbuf);
+  struct dirent *e;
+  int files = 0, methods = 0;
+  while ((e = readdir(d)) != NULL) {
+    size_t len = strlen(e->d_name);
+    if (len < 12 || strcmp(e->d_name + len - 12, ".safetensors") != 0) continue;
+    char b[1400], js[1400];
+    snprintf(b, sizeof b, "%s/%s", dirbuf, e->d_name);
+    snprintf(js, sizeof js, "%s/%.*s.json", dirbuf, (int)(len - 12), e->d_name);
+    if (access(js, R_OK) != 0) continue;
+    methods += check_seed_fixture(b, js, tmp_path("seed.safetensors"));
+    files++;
+  }
+  closedir(d);
+  if (files == 0) cr_skip_test("no *.safetensors fixtures under %s", dirbuf);
+  cr_assert_gt(methods, files, "too few methods checked");
+}

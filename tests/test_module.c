@@ -91,17 +91,17 @@ Test(value, allocation_failures_are_clean) {
 
 /* ---- module text ------------------------------------------------------------------------- */
 
-static qg_tensor *test_tensors[4];
-static const char *test_tensor_names[4] = {"conv.weight", "conv.bias", "scale", NULL};
+static qg_tensor *test_tensors[6];
+static const char *test_tensor_names[6] = {"conv.weight", "conv.bias", "scale", "ws.0", "tens.k", NULL};
 
 static void make_tensors(void) {
-  for (int i = 0; i < 3; i++) {
+  for (int i = 0; i < 5; i++) {
     int64_t shape[1] = {i + 2};
     QG_ASSERT_OK(qg_tensor_create(QG_DTYPE_F32, 1, shape, &test_tensors[i]));
   }
 }
 static void free_tensors(void) {
-  for (int i = 0; i < 3; i++) qg_tensor_release(test_tensors[i]);
+  for (int i = 0; i < 5; i++) qg_tensor_release(test_tensors[i]);
 }
 
 TestSuite(module_text, .init = make_tensors, .fini = free_tensors);
@@ -155,6 +155,8 @@ static const char canonical[] =
     "  attribute one : (int)\n"
     "  attribute dev : Device\n"
     "  attribute opt : int?\n"
+    "  attribute ws : Tensor[]\n"
+    "  attribute tens : Dict(str, Tensor)\n"
     "  method forward = graph(%self : __torch__.M,\n"
     "      %x.1 : Tensor):\n"
     "  %conv : __torch__.torch.nn.modules.conv.Conv2d = prim::GetAttr[name=\"conv\"](%self)\n"
@@ -183,6 +185,8 @@ static const char canonical[] =
     "  one = (1,)\n"
     "  dev = device \"cuda:1\"\n"
     "  opt = None\n"
+    "  ws = [tensor \"ws.0\", tensor \"scale\"]\n"
+    "  tens = {\"k\": tensor \"tens.k\"}\n"
     "}\n";
 
 static char *print_text(qg_cu_t *cu, const qg_ival *root) {
@@ -292,7 +296,7 @@ static qg_status parse_print_free(void *ud) {
   qg_strbuf b = QG_STRBUF_INIT;
   qg_tensor_names names = {0};
   s = qg_module_text_print(cu, &root, &b, &names);
-  if (s == QG_OK && (names.n != 3 || strcmp(qg_strbuf_cstr(&b), canonical) != 0))
+  if (s == QG_OK && (names.n != 5 || strcmp(qg_strbuf_cstr(&b), canonical) != 0))
     s = qg_set_error(QG_STATUS_CHECK_FAILED, "print under injection differs");
   qg_tensor_names_free(&names);
   qg_strbuf_free(&b);
@@ -314,7 +318,9 @@ Test(module_text, tensor_names_follow_first_path) {
   qg_strbuf b = QG_STRBUF_INIT;
   qg_tensor_names names = {0};
   QG_ASSERT_OK(qg_module_text_print(cu, &root, &b, &names));
-  cr_assert_eq(names.n, 3);
+  cr_assert_eq(names.n, 5);
+  cr_assert_str_eq(names.names[3], "ws.0");
+  cr_assert_str_eq(names.names[4], "tens.k");
   cr_assert_str_eq(names.names[0], "conv.weight");
   cr_assert_str_eq(names.names[1], "conv.bias");
   cr_assert_str_eq(names.names[2], "scale");

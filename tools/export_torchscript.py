@@ -298,8 +298,8 @@ def _fmt_string(s):
             out.append("\\t")
         elif ch == "\r":
             out.append("\\r")
-        elif o < 0x20 or o == 0x7F:
-            out.append("\\%03o" % o)
+        elif o < 0x20:
+            out.append("\\x%02x" % o)
         else:
             out.append(ch)
     out.append('"')
@@ -319,7 +319,7 @@ class _Exporter:
         self.live_to_arch = {}
         self.tensors = []          # [(name, tensor)]
         self.tensor_names = {}     # identity key -> name
-        self.lines = []
+        self.warnings = []         # things the bundle cannot carry (see _note_graph)
 
     # -- class name mapping ---------------------------------------------------------------
 
@@ -406,6 +406,15 @@ class _Exporter:
 
     def method_graphs(self, obj):
         return [(mn, str(obj._get_method(mn).graph)) for mn in obj._method_names()]
+
+    def _note_graph(self, where, text):
+        """Tensor constants (traced models capture plain tensor attributes as constants) print
+        as `<Tensor>` without their data: the bundle cannot carry them. Scalar tensor
+        constants print their value (`{1}`) and are fine."""
+        n = text.count("prim::Constant[value=<Tensor>]")
+        if n:
+            self.warnings.append("%s: %d tensor constant(s) printed as <Tensor>; their data is "
+                                 "not in the bundle" % (where, n))
 
     def functions(self):
         """[(qualified name, graph text)] of every function reachable through Function constants."""
@@ -540,7 +549,12 @@ class _Exporter:
         rename = dict(self.arch_to_live)
         instances = self._instances_by_class()
         out = ["quantgraph module 1", ""]
-        for an in self._class_order():
+        order = self._class_order()
+        # interfaces first, then classes (each after the classes its slots name), as
+        # quantgraph's canonical printer writes them (docs/formats.md, "Canonical form")
+        order = [a for a in order if self.decls[a].is_interface] + \
+            [a for a in order if not self.decls[a].is_interface]
+        for an in order:
             decl = self.decls[an]
             ln = self.arch_to_live[an]
             if decl.base in ("NamedTuple", "Enum"):
@@ -561,11 +575,13 @@ class _Exporter:
             obj = instances.get(ln)
             if isinstance(obj, torch._C.ScriptModule):
                 for mn, g in self.method_graphs(obj):
+                    self._note_graph("%s.%s" % (ln, mn), g)
                     out.append("  method %s = %s" % (mn, g.rstrip("\n")))
             out.append("}")
             out.append("")
         self.function_list = self.functions()
         for name, g in self.function_list:
+            self._note_graph(name, g)
             out.append("function %s = %s" % (name, g.rstrip("\n")))
             out.append("")
         root_lines = []
@@ -687,8 +703,10 @@ def guess_source(module):
     return None
 
 
-def build_bundle(module, *, source=None, cu=None):
-    """Returns (module text, [(tensor name, tensor)], metadata dict, exporter)."""
+def build_bundle(module, *, source=None, cu=None, guess=True):
+    """Returns (module text, [(tensor name, tensor)], metadata dict, exporter). With guess, an
+    unknown source is guessed from the module's Python class (only meaningful for modules
+    made by torch.jit.script/trace in this process; torch.jit.load gives script modules)."""
     ex = _Exporter(module, cu)
     text = ex.module_text()
     meta = {
@@ -697,7 +715,7 @@ def build_bundle(module, *, source=None, cu=None):
         "quantgraph.torch_version": torch.__version__,
         "quantgraph.engine": str(torch.backends.quantized.engine),
     }
-    if source is None:
+    if source is None and guess:
         source = guess_source(module)
     if source is not None:
         meta["quantgraph.source"] = source
@@ -733,10 +751,13 @@ def main(argv=None):
     args = ap.parse_args(argv)
     module, cu = load_with_cu(args.model)
     try:
-        export(module, args.out, source=args.source, cu=cu)
+        _text, tensors, meta, ex = build_bundle(module, source=args.source, cu=cu, guess=False)
     except ExportError as e:
         print("export_torchscript: %s" % e, file=sys.stderr)
         return 1
+    write_safetensors(args.out, tensors, meta)
+    for w in ex.warnings:
+        print("export_torchscript: warning: %s" % w, file=sys.stderr)
     return 0
 
 

@@ -2,7 +2,7 @@
 # Installs the Debian packages quantgraph needs to build and test, if any is missing.
 # Usage: tools/install-deps.sh [--with-torch]   (--with-torch: PyTorch 1.13 for regenerating fixtures)
 set -euo pipefail
-pkgs=(cmake make gcc pkg-config libcriterion-dev libcjson-dev)
+pkgs=(cmake make gcc pkg-config libcriterion-dev libcjson-dev libopenblas-dev)
 if [[ "${1:-}" == "--with-torch" ]]; then pkgs+=(python3-torch python3-torchvision); fi
 missing=()
 for p in "${pkgs[@]}"; do

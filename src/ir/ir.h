@@ -233,7 +233,8 @@ int qg_node_remove_attr(qg_node_t *n, qg_sym_t name); /* 1 if removed */
 /* Convenience for the common `name` / `value` attributes; NULL / 0 if absent or other kind. */
 const char *qg_node_s(const qg_node_t *n, const char *attr_name);
 
-/* Arena-backed string for names, scopes and source comments; lives as long as g. */
+/* Arena-backed copy of s[0..n) (NUL-terminated) for names, scopes and source comments; lives as
+ * long as g. NULL on allocation failure (no error message set: callers report qg_oom). */
 const char *qg_graph_strdup(qg_graph_t *g, const char *s, size_t n);
 
 /* ---- whole-graph operations ------------------------------------------------------------ */

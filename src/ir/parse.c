@@ -270,6 +270,44 @@ static qg_status parse_number(parser *p, number *num) {
   return QG_OK;
 }
 
+/* Writes element i (row-major, contiguous) of t from a double. */
+static void store_elem(qg_tensor *t, int64_t i, double x) {
+  char *d = qg_tensor_data(t);
+  size_t es = qg_dtype_info(t->dtype)->size;
+  d += (size_t)i * es;
+  switch (t->dtype) {
+    case QG_DTYPE_F32: { float v = (float)x; memcpy(d, &v, 4); break; }
+    case QG_DTYPE_F64: memcpy(d, &x, 8); break;
+    case QG_DTYPE_F16:
+    case QG_DTYPE_BF16: {
+      float v = (float)x;
+      uint32_t u;
+      memcpy(&u, &v, 4);
+      uint16_t h;
+      if (t->dtype == QG_DTYPE_BF16) {
+        h = (uint16_t)((u + 0x7fff + ((u >> 16) & 1)) >> 16);
+      } else {
+        uint32_t sign = (u >> 16) & 0x8000;
+        int e = (int)((u >> 23) & 0xff) - 127 + 15;
+        uint32_t man = u & 0x7fffff;
+        if (isnan(v)) h = (uint16_t)(sign | 0x7e00);
+        else if (e >= 31) h = (uint16_t)(sign | 0x7c00);
+        else if (e <= 0) h = (uint16_t)(sign | (e < -10 ? 0 : ((man | 0x800000) >> (14 - e))));
+        else h = (uint16_t)(sign | ((uint32_t)e << 10) | (man >> 13));
+      }
+      memcpy(d, &h, 2);
+      break;
+    }
+    case QG_DTYPE_U8: *(uint8_t *)d = (uint8_t)x; break;
+    case QG_DTYPE_I8: *(int8_t *)d = (int8_t)x; break;
+    case QG_DTYPE_BOOL: *(uint8_t *)d = x != 0; break;
+    case QG_DTYPE_I16: { int16_t v = (int16_t)x; memcpy(d, &v, 2); break; }
+    case QG_DTYPE_I32: { int32_t v = (int32_t)x; memcpy(d, &v, 4); break; }
+    case QG_DTYPE_I64: { int64_t v = (int64_t)x; memcpy(d, &v, 8); break; }
+    default: break;
+  }
+}
+
 /* `{0.5}`: a one-element tensor constant, dtype and shape from the output type (Float, 0-dim
  * when the type does not say). */
 static qg_status parse_scalar_tensor(parser *p, qg_node_t *n, qg_sym_t name) {
@@ -302,39 +340,12 @@ static qg_status parse_scalar_tensor(parser *p, qg_node_t *n, qg_sym_t name) {
   }
   qg_tensor *tensor;
   QG_TRY(qg_tensor_create(dt, ndim, shape, &tensor));
-  void *d = qg_tensor_data(tensor);
-  double f = num.is_float ? num.f : (double)num.i;
-  switch (dt) {
-    case QG_DTYPE_F32: { float v = (float)f; memcpy(d, &v, 4); break; }
-    case QG_DTYPE_F64: memcpy(d, &f, 8); break;
-    case QG_DTYPE_F16:
-    case QG_DTYPE_BF16: {
-      /* Round-to-nearest conversions are not needed for text constants: store via float bits. */
-      float v = (float)f;
-      uint32_t u;
-      memcpy(&u, &v, 4);
-      uint16_t h;
-      if (dt == QG_DTYPE_BF16) {
-        h = (uint16_t)((u + 0x7fff + ((u >> 16) & 1)) >> 16);
-      } else {
-        uint32_t sign = (u >> 16) & 0x8000;
-        int e = (int)((u >> 23) & 0xff) - 127 + 15;
-        uint32_t man = u & 0x7fffff;
-        if (isnan(v)) h = (uint16_t)(sign | 0x7e00);
-        else if (e >= 31) h = (uint16_t)(sign | 0x7c00);
-        else if (e <= 0) h = (uint16_t)(sign | (e < -10 ? 0 : ((man | 0x800000) >> (14 - e))));
-        else h = (uint16_t)(sign | ((uint32_t)e << 10) | (man >> 13));
-      }
-      memcpy(d, &h, 2);
-      break;
-    }
-    case QG_DTYPE_U8: *(uint8_t *)d = (uint8_t)num.i; break;
-    case QG_DTYPE_I8: *(int8_t *)d = (int8_t)num.i; break;
-    case QG_DTYPE_BOOL: *(uint8_t *)d = num.i != 0; break;
-    case QG_DTYPE_I16: { int16_t v = (int16_t)num.i; memcpy(d, &v, 2); break; }
-    case QG_DTYPE_I32: { int32_t v = (int32_t)num.i; memcpy(d, &v, 4); break; }
-    case QG_DTYPE_I64: memcpy(d, &num.i, 8); break;
-    default: break;
+  if (num.is_float || dt == QG_DTYPE_F32 || dt == QG_DTYPE_F64 || dt == QG_DTYPE_F16 || dt == QG_DTYPE_BF16) {
+    store_elem(tensor, 0, num.is_float ? num.f : (double)num.i);
+  } else if (dt == QG_DTYPE_I64) {
+    memcpy(qg_tensor_data(tensor), &num.i, 8); /* exact beyond 2^53 */
+  } else {
+    store_elem(tensor, 0, (double)num.i);
   }
   qg_status st = qg_node_set_t(n, name, tensor);
   qg_tensor_release(tensor);
@@ -427,6 +438,7 @@ static qg_status parse_list_elem(parser *p, list_kind *kind, list_acc *a) {
       } else if (QG_VEC_PUSH(&a->is, num.i) != 0) {
         return qg_oom("int list attribute");
       }
+      if (*kind == L_NONE) *kind = L_INT;
       return QG_OK;
     }
   }
@@ -515,43 +527,6 @@ static const struct {
     {"Long", QG_DTYPE_I64},  {"Half", QG_DTYPE_F16},      {"Float", QG_DTYPE_F32}, {"Double", QG_DTYPE_F64},
     {"Bool", QG_DTYPE_BOOL}, {"BFloat16", QG_DTYPE_BF16},
 };
-
-static void store_elem(qg_tensor *t, int64_t i, double x) {
-  char *d = qg_tensor_data(t);
-  size_t es = qg_dtype_info(t->dtype)->size;
-  d += (size_t)i * es;
-  switch (t->dtype) {
-    case QG_DTYPE_F32: { float v = (float)x; memcpy(d, &v, 4); break; }
-    case QG_DTYPE_F64: memcpy(d, &x, 8); break;
-    case QG_DTYPE_F16:
-    case QG_DTYPE_BF16: {
-      float v = (float)x;
-      uint32_t u;
-      memcpy(&u, &v, 4);
-      uint16_t h;
-      if (t->dtype == QG_DTYPE_BF16) {
-        h = (uint16_t)((u + 0x7fff + ((u >> 16) & 1)) >> 16);
-      } else {
-        uint32_t sign = (u >> 16) & 0x8000;
-        int e = (int)((u >> 23) & 0xff) - 127 + 15;
-        uint32_t man = u & 0x7fffff;
-        if (isnan(v)) h = (uint16_t)(sign | 0x7e00);
-        else if (e >= 31) h = (uint16_t)(sign | 0x7c00);
-        else if (e <= 0) h = (uint16_t)(sign | (e < -10 ? 0 : ((man | 0x800000) >> (14 - e))));
-        else h = (uint16_t)(sign | ((uint32_t)e << 10) | (man >> 13));
-      }
-      memcpy(d, &h, 2);
-      break;
-    }
-    case QG_DTYPE_U8: *(uint8_t *)d = (uint8_t)x; break;
-    case QG_DTYPE_I8: *(int8_t *)d = (int8_t)x; break;
-    case QG_DTYPE_BOOL: *(uint8_t *)d = x != 0; break;
-    case QG_DTYPE_I16: { int16_t v = (int16_t)x; memcpy(d, &v, 2); break; }
-    case QG_DTYPE_I32: { int32_t v = (int32_t)x; memcpy(d, &v, 4); break; }
-    case QG_DTYPE_I64: { int64_t v = (int64_t)x; memcpy(d, &v, 8); break; }
-    default: break;
-  }
-}
 
 /* ATen's tensor repr, which PyTorch prints for constants of 2 to 10 elements, e.g.
  * `-0.2097 -0.1462 [ CPUFloatType{2} ]`, `0.001 *  1.0000  2.0000 [ ... ]`, with "Columns a to
@@ -806,7 +781,9 @@ static qg_status parse_blocks(parser *p, qg_node_t *n) {
     int save_line = p->lx.line;
     qg__lex_skip_ws(&p->lx);
     long index;
-    if (!at_block_header(p, &index)) {
+    /* A header numbered other than block0 right after a node is not this node's (the
+     * enclosing block or graph reports it). */
+    if (!at_block_header(p, &index) || (k == 0 && index != 0)) {
       /* Not a block: leave the position for the next statement. */
       p->lx.pos = save_pos;
       p->lx.line = save_line;
@@ -966,7 +943,8 @@ static qg_status parse_graph(parser *p, size_t *end) {
       return qg__lex_error(&p->lx, QG_STATUS_PARSE, "'->' outside of a block");
     }
     if (at_block_header(p, &index)) {
-      return qg__lex_error(&p->lx, QG_STATUS_PARSE, "block%ld does not follow a node", index);
+      return qg__lex_error(&p->lx, QG_STATUS_PARSE,
+                           "unexpected block%ld (a block must follow its node, numbered from block0)", index);
     }
     QG_TRY(parse_node(p, top));
   }
@@ -990,7 +968,13 @@ static qg_status parse_impl(const char *text, size_t len, size_t start, const qg
     st = parse_graph(&p, &stop);
     if (st == QG_OK && whole) {
       qg__lex_skip_ws(&p.lx);
-      if (!qg__lex_eof(&p.lx)) st = qg__lex_expected(&p.lx, "end of input after the graph");
+      if (qg__lex_at_word(&p.lx, "with")) {
+        /* Graph::print appends the subgraphs of nodes with a Subgraph attribute (traced
+         * prim::fork) as "with prim::fork_0 = graph(...)"; the IR has no graph attributes. */
+        st = qg__lex_error(&p.lx, QG_STATUS_UNSUPPORTED, "subgraph attributes ('with ... = graph(...)') are not supported");
+      } else if (!qg__lex_eof(&p.lx)) {
+        st = qg__lex_expected(&p.lx, "end of input after the graph");
+      }
     }
     if (st == QG_OK && end) *end = stop;
   }

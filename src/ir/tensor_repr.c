@@ -178,7 +178,7 @@ int qg__print_tensor_repr(qg_strbuf *b, const qg_tensor *t) {
         stride *= t->shape[k];
       }
       for (int k = 0; k < lead; k++) qg_strbuf_printf(b, "%lld,", (long long)counter[k] + 1);
-      qg_strbuf_append(b, ".,.) = ");
+      qg_strbuf_append(b, ".,.) =  "); /* "= " then a newline */
       print_matrix(b, v + off, rows, cols, 1);
       for (int k = 0; k < lead; k++) {
         if (++counter[k] < t->shape[k]) break;

@@ -5,7 +5,25 @@
  * `, scope: ...` and ` # file:line:col` suffixes, `blockN(...):` / `-> (...)` for blocks, and
  * `return (...)` with a trailing newline. The parser accepts all of that (and what PyTorch 1.13
  * and 2.x print), keeps value names, scopes and source comments, and checks each op against the
- * registry: an unknown op is QG_STATUS_UNKNOWN_OP naming the op and line:col. */
+ * registry: an unknown op is QG_STATUS_UNKNOWN_OP naming the op and line:col.
+ *
+ * Note [Constants in graph text]
+ *   Attribute values map to qg_attr kinds as PyTorch stores them: ints and bools are INT
+ *   (`[value=1]`), floats FLOAT (printed as c10's IValue::repr: `1.`, `0.10000000000000001`,
+ *   `inf`), `1.+2.j` COMPLEX, strings STRING (c10::printQuotedString escapes, octal included),
+ *   lists INTS / FLOATS / STRINGS, `[True, False]` INTS printed back as bools when the node is a
+ *   prim::Constant of type bool[], `annotate(List[int], [])` an empty list, types TYPE / TYPES.
+ *   Tensor constants: `{0.5}` is a one-element tensor of the output type's dtype (Float when
+ *   the type does not say) and shape (0-dim unless the type gives a one-element shape); ATen's
+ *   inline repr for 2..10 elements (`-0.2097 -0.1462 [ CPUFloatType{2} ]`) is read back with
+ *   the text's precision (4 decimals) and reprinted the same way; `<Tensor>` (the value is not
+ *   in the text) parses to a placeholder: an EMPTY tensor (numel 0, no storage) of the type's
+ *   dtype, and the printer prints any empty tensor as `<Tensor>`. Code that needs the value
+ *   must take it from the bundle. Not supported (QG_STATUS_UNSUPPORTED with line:col): tuple
+ *   and dict constants, subgraph attributes (`with prim::fork_0 = graph(...)`).
+ *
+ *   Numeric value names (`%37`) are kept as names; the graph's unique counter is moved past
+ *   the largest one so that values created later never print the same name. */
 #ifndef QG_IR_TEXT_H
 #define QG_IR_TEXT_H
 

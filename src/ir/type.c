@@ -83,7 +83,8 @@ static void free_nominal(qg_type_t *t) {
   qg__free(t->methods);
   for (size_t i = 0; i < t->nslots; i++) qg__free(t->slots[i].name);
   qg__free(t->slots);
-  qg__free(t->qualname); /* classes share str with qualname; functions print a static "Function" */
+  qg__nominal_free_str(t); /* classes share str with qualname; functions print a static "Function" */
+  qg__free(t->qualname);
   qg__free(t);
 }
 
@@ -329,8 +330,8 @@ qg_status qg_type_import(qg_cu_t *dst, const qg_type_t *t, const qg_type_t **out
   case QG_TYPE_INTERFACE:
   case QG_TYPE_FUNCTION: {
     qg_type_t *found = qg_cu_find(dst, t->qualname);
-    if (!found && t->kind == QG_TYPE_CLASS && t->is_opaque) {
-      QG_TRY(qg__cu_define_opaque_class(dst, t->qualname, strlen(t->qualname), &found));
+    if (!found && t->kind != QG_TYPE_FUNCTION && t->is_opaque) {
+      QG_TRY(qg__cu_define_opaque(dst, t->kind, t->qualname, strlen(t->qualname), &found));
     }
     if (!found)
       return qg_set_error(QG_STATUS_TYPE, "importing type '%s': it is not defined in the destination unit",

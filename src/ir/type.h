@@ -10,7 +10,9 @@
  * IR printer uses; checked against torch 1.13): `Tensor`, `int[]`, `Tensor?`, `int[]?`,
  * `(int, Tensor)`, `()`, `NamedTuple(a : int, b : Tensor)`, `Dict(str, Tensor)`,
  * `Future[int]` (square brackets in graphs), `RRef[int]`, `Union(int, str)`, `Scalar` (the
- * number type), `__torch__.M`, `Function` (function constants), and the detailed tensor forms
+ * number type), `__torch__.M`, `InterfaceType<MyInterface>` (interfaces print their unqualified
+ * name; the parser finds the interface by that name), `Function` (function constants), and the
+ * detailed tensor forms
  * traced graphs carry:
  *   `Float(1, 3, 10, 10, strides=[300, 100, 10, 1], requires_grad=0, device=cpu)`
  *   `Float(*, 3)`            (unknown dim; strides are printed only when all are known)
@@ -65,7 +67,7 @@ typedef enum qg_type_kind {
   QG_TYPE_VAR,      /* a schema type variable: t, t1 */
   /* nominal (owned by the compilation unit, found by qualified name) */
   QG_TYPE_CLASS,     /* __torch__.M, __torch__.torch.classes.quantized.Conv2dPackedParamsBase */
-  QG_TYPE_INTERFACE, /* __torch__.MyInterface */
+  QG_TYPE_INTERFACE, /* qualname __torch__.MyInterface, prints InterfaceType<MyInterface> */
   QG_TYPE_FUNCTION,  /* a free function: prints as "Function" */
   QG_TYPE_KIND_COUNT
 } qg_type_kind;
@@ -206,7 +208,9 @@ qg_status qg_type_parse_ex(qg_cu_t *cu, const char *text, size_t len, const qg_t
 /* ---- classes, interfaces, functions ---------------------------------------------------- */
 
 /* A new class (module or plain) named `qualname`; QG_STATUS_INVALID_ARGUMENT if the name is
- * taken by a non-opaque class. An opaque class of that name is completed in place. */
+ * taken by a non-opaque type. An opaque class or interface of that name (made by the parser
+ * from a name it had not seen) is completed in place, so earlier pointers to it stay valid;
+ * its kind becomes the one defined. */
 qg_status qg_cu_define_class(qg_cu_t *cu, const char *qualname, int is_module, qg_type_t **out) QG_MUST_USE;
 qg_status qg_cu_define_interface(qg_cu_t *cu, const char *qualname, qg_type_t **out) QG_MUST_USE;
 /* A free function; takes ownership of `graph` (also on failure). */

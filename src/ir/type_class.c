@@ -23,7 +23,35 @@ qg_type_t *qg_cu_type_at(const qg_cu_t *cu, size_t i) {
   return cu->nominal.data[i];
 }
 
-/* Registers a new nominal type; on failure nothing is left behind. `str` NULL = qualname. */
+/* The printed form of a nominal type (c10's str()): classes print their qualified name,
+ * interfaces `InterfaceType<Name>` with the unqualified name, functions `Function`. Sets
+ * t->str; OOM only for interfaces. */
+static qg_status set_str(qg_type_t *t) {
+  if (t->kind == QG_TYPE_FUNCTION) {
+    t->str = "Function";
+  } else if (t->kind == QG_TYPE_INTERFACE) {
+    const char *dot = strrchr(t->qualname, '.');
+    qg_strbuf b = QG_STRBUF_INIT;
+    qg_strbuf_printf(&b, "InterfaceType<%s>", dot ? dot + 1 : t->qualname);
+    if (qg_strbuf_ok(&b) != QG_OK) {
+      qg_strbuf_free(&b);
+      return qg_oom("interface type name");
+    }
+    t->str = qg_strbuf_detach(&b);
+  } else {
+    t->str = t->qualname;
+  }
+  return QG_OK;
+}
+
+static int owns_str(const qg_type_t *t) { return t->kind == QG_TYPE_INTERFACE && t->str != t->qualname; }
+
+void qg__nominal_free_str(qg_type_t *t) {
+  if (owns_str(t)) qg__free((void *)t->str);
+  t->str = NULL;
+}
+
+/* Registers a new nominal type; on failure nothing is left behind. */
 static qg_status add_nominal(qg_cu_t *cu, qg_type_kind kind, const char *name, size_t len, qg_type_t **out) {
   *out = NULL;
   qg_type_t *t = qg__calloc(1, sizeof *t);
@@ -32,33 +60,53 @@ static qg_status add_nominal(qg_cu_t *cu, qg_type_kind kind, const char *name, s
   t->cu = cu;
   t->qualname = qg__strndup(name, len);
   if (!t->qualname) goto oom;
-  t->str = kind == QG_TYPE_FUNCTION ? "Function" : t->qualname;
+  if (set_str(t) != QG_OK) goto oom;
   if (QG_VEC_RESERVE(&cu->nominal, cu->nominal.len + 1) != 0) goto oom;
   if (qg_hashmap_put(&cu->named, t->qualname, t) != 0) goto oom;
   cu->nominal.data[cu->nominal.len++] = t;
   *out = t;
   return QG_OK;
 oom:
+  if (t->str) qg__nominal_free_str(t);
   qg__free(t->qualname);
   qg__free(t);
   return qg_oom("class type");
 }
 
-qg_status qg__cu_define_opaque_class(qg_cu_t *cu, const char *name, size_t len, qg_type_t **out) {
-  QG_TRY(add_nominal(cu, QG_TYPE_CLASS, name, len, out));
+qg_status qg__cu_define_opaque(qg_cu_t *cu, qg_type_kind kind, const char *name, size_t len, qg_type_t **out) {
+  QG_ASSERT(kind == QG_TYPE_CLASS || kind == QG_TYPE_INTERFACE);
+  QG_TRY(add_nominal(cu, kind, name, len, out));
   (*out)->is_opaque = 1;
   return QG_OK;
 }
 
-/* An existing opaque class may be completed as a class or interface of the same name. */
+qg_type_t *qg__cu_find_interface(const qg_cu_t *cu, const char *name, size_t len) {
+  for (size_t i = 0; i < cu->nominal.len; i++) {
+    qg_type_t *t = cu->nominal.data[i];
+    if (t->kind != QG_TYPE_INTERFACE) continue;
+    size_t ql = strlen(t->qualname);
+    if (ql == len && memcmp(t->qualname, name, len) == 0) return t;
+    if (ql > len && t->qualname[ql - len - 1] == '.' && memcmp(t->qualname + ql - len, name, len) == 0) return t;
+  }
+  return NULL;
+}
+
+/* An existing opaque type may be completed as a class or interface of the same name. */
 static qg_status define_named(qg_cu_t *cu, const char *qualname, qg_type_kind kind, qg_type_t **out) {
   *out = NULL;
   if (!qualname || !*qualname) return qg_set_error(QG_STATUS_INVALID_ARGUMENT, "defining a type: empty name");
   qg_type_t *old = qg_cu_find(cu, qualname);
   if (old) {
-    if (!(old->kind == QG_TYPE_CLASS && old->is_opaque))
+    if (!old->is_opaque || old->kind == QG_TYPE_FUNCTION)
       return qg_set_error(QG_STATUS_INVALID_ARGUMENT, "type '%s' is already defined in this unit", qualname);
-    old->kind = kind;
+    if (old->kind != kind) {
+      qg_type_t tmp = *old;
+      tmp.kind = kind;
+      QG_TRY(set_str(&tmp));
+      qg__nominal_free_str(old);
+      old->kind = kind;
+      old->str = tmp.str;
+    }
     old->is_opaque = 0;
     *out = old;
     return QG_OK;

@@ -17,7 +17,14 @@ struct qg_cu {
   int destroying;                   /* set while the last release frees everything */
 };
 
-/* An opaque class named text[0..len) (the parser met a name it had not seen). */
-qg_status qg__cu_define_opaque_class(qg_cu_t *cu, const char *name, size_t len, qg_type_t **out) QG_MUST_USE;
+/* An opaque class (or interface) named text[0..len): the parser met a name it had not seen.
+ * A later qg_cu_define_class / qg_cu_define_interface of that name completes it in place. */
+qg_status qg__cu_define_opaque(qg_cu_t *cu, qg_type_kind kind, const char *name, size_t len,
+                               qg_type_t **out) QG_MUST_USE;
+/* The interface whose qualified name is `name` or ends in "." + name (PyTorch prints
+ * interfaces as `InterfaceType<Name>` with the unqualified name); NULL if none. */
+qg_type_t *qg__cu_find_interface(const qg_cu_t *cu, const char *name, size_t len);
+/* Frees a nominal type's printed form if it owns it (interfaces). */
+void qg__nominal_free_str(qg_type_t *t);
 
 #endif

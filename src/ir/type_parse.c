@@ -37,9 +37,10 @@ static qg_status fail(parser *p, qg_status st, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  size_t show = p->len > 120 ? 120 : p->len;
+  size_t show = 0; /* the first line, at most 80 bytes (the caller's text goes on) */
+  while (show < p->len && show < 80 && p->s[show] != '\n') show++;
   return qg_set_error(st, "%s at offset %zu of type '%.*s%s'", msg, p->pos, (int)show, p->s,
-                      show < p->len ? "..." : "");
+                      show < p->len && p->s[show] != '\n' ? "..." : "");
 }
 
 static int at_end(const parser *p) { return p->pos >= p->len; }
@@ -311,6 +312,28 @@ static qg_status parse_base(parser *p, const qg_type_t **out, int *symint) {
     }
     return qg_type_named_tuple(p->cu, n, names, elems, out);
   }
+  if (eq(name, nl, "InterfaceType") && peek(p) == '<') {
+    /* `InterfaceType<Name>`: PyTorch prints the unqualified name. */
+    const char *iname;
+    size_t il;
+    p->pos++;
+    if (!ident(p, &iname, &il)) return fail(p, QG_STATUS_PARSE, "expected an interface name after 'InterfaceType<'");
+    QG_TRY(expect(p, '>', "to close InterfaceType<"));
+    qg_type_t *it = qg__cu_find_interface(p->cu, iname, il);
+    if (!it && p->create_classes) {
+      /* Unknown: assume the usual `__torch__.` prefix; defining it later completes it. */
+      char buf[512];
+      int k = snprintf(buf, sizeof buf, "%s%.*s", memchr(iname, '.', il) ? "" : "__torch__.", (int)il, iname);
+      if (k < 0 || (size_t)k >= sizeof buf) return fail(p, QG_STATUS_TYPE, "interface name too long");
+      QG_TRY(qg__cu_define_opaque(p->cu, QG_TYPE_INTERFACE, buf, (size_t)k, &it));
+    }
+    if (!it) {
+      p->pos = name_pos;
+      return fail(p, QG_STATUS_TYPE, "unknown interface type '%.*s'", (int)il, iname);
+    }
+    *out = it;
+    return QG_OK;
+  }
   /* Detailed tensor types: Tensor(...), Float(...), FloatTensor, FloatTensor(...). */
   if (!p->schema) {
     qg_tensor_info ti;
@@ -353,7 +376,7 @@ static qg_status parse_base(parser *p, const qg_type_t **out, int *symint) {
     buf[nl] = '\0';
     qg_type_t *cls = qg_cu_find(p->cu, buf);
     if (!cls && p->create_classes && nl > 10 && memcmp(name, "__torch__.", 10) == 0)
-      QG_TRY(qg__cu_define_opaque_class(p->cu, name, nl, &cls));
+      QG_TRY(qg__cu_define_opaque(p->cu, QG_TYPE_CLASS, name, nl, &cls));
     if (!cls) {
       p->pos = name_pos;
       return fail(p, QG_STATUS_TYPE, "unknown class type '%s'", buf);

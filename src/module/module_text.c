@@ -374,7 +374,11 @@ static qg_status parse_string(parser *p, char **out, size_t *out_len) {
       return error_at(p, p->pos - 2, QG_STATUS_PARSE, "unknown escape '\\%c' in string", e ? e : '?');
     }
   }
-  QG_TRY(qg_strbuf_ok(&b));
+  qg_status ok = qg_strbuf_ok(&b);
+  if (ok != QG_OK) {
+    qg_strbuf_free(&b);
+    return ok;
+  }
   *out_len = b.len;
   if (b.len == 0) {
     qg_strbuf_free(&b);
@@ -784,8 +788,13 @@ static void print_items(printer *pr, const qg_ival *items, const qg_ival *keys, 
       print_value(pr, &keys[i], depth);
       qg_strbuf_append(pr->out, ": ");
     }
+    /* Path of an item: its index, or for dict values the key (as the exporter names them). */
     size_t mark = pr->path.len;
-    qg_strbuf_printf(&pr->path, "%s%zu", mark ? "." : "", i);
+    if (mark) qg_strbuf_putc(&pr->path, '.');
+    if (keys && keys[i].kind == QG_IVAL_STRING) qg_strbuf_append(&pr->path, keys[i].u.str->data);
+    else if (keys && keys[i].kind == QG_IVAL_INT) qg_strbuf_printf(&pr->path, "%lld", (long long)keys[i].u.i);
+    else if (keys && keys[i].kind == QG_IVAL_BOOL) qg_strbuf_append(&pr->path, keys[i].u.b ? "True" : "False");
+    else qg_strbuf_printf(&pr->path, "%zu", i);
     print_value(pr, &items[i], depth);
     pr->path.len = mark;
     if (pr->path.data) pr->path.data[mark] = '\0';

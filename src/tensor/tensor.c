@@ -86,6 +86,7 @@ static void storage_release(qg_storage *s) {
 void qg_tensor_release(qg_tensor *t) {
   if (!t || --t->refcount > 0) return;
   storage_release(t->storage);
+  qg_quantizer_release(t->quantizer);
   qg__free(t);
 }
 
@@ -100,6 +101,7 @@ size_t qg_tensor_nbytes(const qg_tensor *t) {
 }
 
 int qg_tensor_is_contiguous(const qg_tensor *t) {
+  if (qg_tensor_numel(t) == 0) return 1; /* as PyTorch: an empty tensor is contiguous */
   int64_t expect = 1;
   for (int i = t->ndim - 1; i >= 0; i--) {
     if (t->shape[i] != 1 && t->strides[i] != expect) return 0;
