@@ -31,6 +31,21 @@ void qg__lex_init(qg__lex *lx, const char *text, size_t len, size_t start, const
   lx->line_start = lx->pos - (size_t)(col - 1);
 }
 
+void qg__lex_init_hint(qg__lex *lx, const char *text, size_t len, size_t start, const char *filename,
+                       size_t hint_offset, int hint_line) {
+  if (hint_line <= 0 || hint_offset > start || hint_offset > len) {
+    qg__lex_init(lx, text, len, start, filename);
+    return;
+  }
+  lx->text = text;
+  lx->len = len;
+  lx->pos = hint_offset;
+  lx->filename = filename ? filename : "<string>";
+  lx->line = hint_line;
+  lx->line_start = hint_offset;
+  qg__lex_advance(lx, (start > len ? len : start) - hint_offset);
+}
+
 int qg__lex_col(const qg__lex *lx) { return (int)(lx->pos - lx->line_start) + 1; }
 
 int qg__lex_eof(const qg__lex *lx) { return lx->pos >= lx->len; }

@@ -24,6 +24,10 @@ typedef struct qg__lex {
 
 /* Starts scanning text[start..len); line/col are those of the whole text. */
 void qg__lex_init(qg__lex *lx, const char *text, size_t len, size_t start, const char *filename);
+/* Like qg__lex_init, with a known line start: text[hint_offset] begins line hint_line
+ * (hint_offset <= start). Line numbers are counted from there instead of from the beginning. */
+void qg__lex_init_hint(qg__lex *lx, const char *text, size_t len, size_t start, const char *filename,
+                       size_t hint_offset, int hint_line);
 int qg__lex_col(const qg__lex *lx); /* 1-based column of pos */
 /* The byte at pos + ahead, or 0 past the end. */
 static inline char qg__lex_peek(const qg__lex *lx, size_t ahead) {

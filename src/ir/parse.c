@@ -960,7 +960,7 @@ static qg_status parse_impl(const char *text, size_t len, size_t start, const qg
   parser p;
   memset(&p, 0, sizeof p);
   p.opts = opts;
-  qg__lex_init(&p.lx, text, len, start, opts->filename);
+  qg__lex_init_hint(&p.lx, text, len, start, opts->filename, opts->hint_offset, opts->hint_line);
   qg_status st = qg_graph_create(opts->cu, &p.g);
   if (st == QG_OK) {
     p.cu = qg_graph_cu(p.g);

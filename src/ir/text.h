@@ -52,6 +52,12 @@ typedef struct qg_parse_opts {
   /* Classes named in the text but not defined in cu: create opaque ones (the default for
    * standalone graph text) or fail (module text, where every class must be declared). */
   int no_unknown_classes;
+  /* Optional position hint for qg_graph_parse_at inside a large text: text[hint_offset] is the
+   * first byte of line hint_line (1-based; 0 = no hint). Callers that parse many graphs from one
+   * text (the module text) pass it so line numbers are not recounted from the beginning each
+   * time, which would make loading quadratic in the text size. */
+  size_t hint_offset;
+  int hint_line;
 } qg_parse_opts;
 
 /* Parses a whole graph text. Errors: QG_STATUS_PARSE (syntax, "file:line:col: expected ..."),

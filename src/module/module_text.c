@@ -24,7 +24,26 @@ typedef struct parser {
   const char *file;
   qg_cu_t *cu;
   qg_hashmap declared; /* names whose declaration the main pass has read */
+  /* Line checkpoint: text[mark_off] starts line mark_line. Advanced monotonically so that the
+   * line of each method graph is found without rescanning the text from the beginning. */
+  size_t mark_off;
+  int mark_line;
 } parser;
+
+/* Moves the checkpoint to the start of the line containing `off` (off >= checkpoint). */
+static void advance_mark(parser *p, size_t off) {
+  if (p->mark_line == 0) {
+    p->mark_line = 1;
+    p->mark_off = 0;
+  }
+  if (off < p->mark_off) return;
+  for (size_t i = p->mark_off; i < off && i < p->len; i++) {
+    if (p->text[i] == '\n') {
+      p->mark_line++;
+      p->mark_off = i + 1;
+    }
+  }
+}
 
 static void position(const parser *p, size_t off, int *line, int *col) {
   int l = 1, c = 1;
@@ -187,6 +206,9 @@ static qg_status parse_graph(parser *p, qg_graph_t **g) {
   po.filename = p->file;
   po.allow_unknown_ops = p->opts->allow_unknown_ops;
   po.no_unknown_classes = 1;
+  advance_mark(p, p->pos);
+  po.hint_offset = p->mark_off;
+  po.hint_line = p->mark_line;
   size_t end = p->pos;
   QG_TRY(qg_graph_parse_at(p->text, p->len, p->pos, &po, g, &end));
   p->pos = end;
@@ -462,12 +484,13 @@ static qg_status parse_object_body(parser *p, const qg_type_t *cls, size_t type_
       break;
     }
     if (peek(p) == '}') {
-      int ol, oc;
-      position(p, type_at, &ol, &oc);
-      for (size_t i = 0; i < cls->nslots && s == QG_OK; i++)
-        if (!given[i])
-          s = error_at(p, p->pos, QG_STATUS_PARSE, "the %s object opened at %d:%d does not give slot '%s'",
-                       cls->qualname, ol, oc, cls->slots[i].name);
+      for (size_t i = 0; i < cls->nslots && s == QG_OK; i++) {
+        if (given[i]) continue;
+        int ol, oc; /* computed only on error: it rescans the text */
+        position(p, type_at, &ol, &oc);
+        s = error_at(p, p->pos, QG_STATUS_PARSE, "the %s object opened at %d:%d does not give slot '%s'",
+                     cls->qualname, ol, oc, cls->slots[i].name);
+      }
       p->pos++;
       break;
     }
