@@ -194,7 +194,8 @@ def _parse_signature(sig):
 
 
 def parse_archive_code(files):
-    """files: {archive path: source text} of `code/__torch__/**.py`. Returns {qualname: ClassDecl}."""
+    """files: {archive path: source text} of `code/__torch__.py` and `code/__torch__/**.py`.
+    Returns {qualname: ClassDecl}."""
     decls = {}
     for path, text in files.items():
         mod = path[path.index("code/") + 5:-3].replace("/", ".")
@@ -257,7 +258,7 @@ def _save_archive(module):
     files = {}
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         for n in z.namelist():
-            if "/code/__torch__/" in n and n.endswith(".py"):
+            if "/code/__torch__" in n and n.endswith(".py"):
                 files[n[n.index("code/"):]] = z.read(n).decode("utf-8")
     return data, files
 

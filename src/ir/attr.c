@@ -17,7 +17,17 @@ void qg__attr_clear(qg_attr *a) {
   qg__free(a->ss);
   qg__free(a->ts);
   qg__free((void *)a->tys);
+  qg_graph_destroy(a->g);
+  if (a->gs)
+    for (size_t i = 0; i < a->n; i++) qg_graph_destroy(a->gs[i]);
+  qg__free(a->gs);
   memset(a, 0, sizeof *a);
+}
+
+void qg__attr_adopt(qg_attr *a, qg_node_t *owner) {
+  if (a->kind == QG_ATTR_GRAPH && a->g) a->g->parent = owner;
+  if (a->kind == QG_ATTR_GRAPHS && a->gs)
+    for (size_t i = 0; i < a->n; i++) a->gs[i]->parent = owner;
 }
 
 static void *dup_array(const void *src, size_t n, size_t elem) {
@@ -33,6 +43,7 @@ static qg_status install(qg_node_t *n, qg_attr *a) {
     if (n->attrs[i].name == a->name) {
       qg__attr_clear(&n->attrs[i]);
       n->attrs[i] = *a;
+      qg__attr_adopt(&n->attrs[i], n);
       return QG_OK;
     }
   }
@@ -42,7 +53,8 @@ static qg_status install(qg_node_t *n, qg_attr *a) {
     return qg_oom("node attribute");
   }
   n->capattrs = (uint32_t)cap;
-  n->attrs[n->nattrs++] = *a;
+  n->attrs[n->nattrs] = *a;
+  qg__attr_adopt(&n->attrs[n->nattrs++], n);
   return QG_OK;
 }
 
@@ -140,6 +152,79 @@ qg_status qg_node_set_tys(qg_node_t *n, qg_sym_t name, const qg_type_t *const *v
   return install(n, &a);
 }
 
+/* ---- graph attributes (Note [Graph attributes]) ----------------------------------------- */
+
+/* A copy of g for an attribute of a node in unit cu: no reference to the unit. */
+static qg_status clone_for_attr(const qg_graph_t *g, qg_cu_t *cu, qg_graph_t **out) {
+  QG_TRY(qg__graph_clone_into(g, cu, out));
+  qg__graph_detach_cu_ref(*out); /* the enclosing graph keeps the unit alive */
+  return QG_OK;
+}
+
+qg_status qg_node_set_g(qg_node_t *n, qg_sym_t name, const qg_graph_t *g) {
+  if (!g) return qg_set_error(QG_STATUS_INVALID_ARGUMENT, "graph attribute '%s': NULL graph", qg_sym_str(name));
+  qg_attr a = make(name, QG_ATTR_GRAPH);
+  QG_TRY(clone_for_attr(g, n->graph->cu, &a.g));
+  return install(n, &a);
+}
+
+qg_status qg_node_set_g_owned(qg_node_t *n, qg_sym_t name, qg_graph_t *g) {
+  const char *nm = qg_sym_str(name);
+  if (!g) return qg_set_error(QG_STATUS_INVALID_ARGUMENT, "graph attribute '%s': NULL graph", nm);
+  if (g->parent)
+    return qg_set_error(QG_STATUS_INVALID_ARGUMENT, "graph attribute '%s': the graph already belongs to a %s node", nm,
+                        qg_sym_str(g->parent->kind));
+  if (!g->holds_cu_ref)
+    return qg_set_error(QG_STATUS_INVALID_ARGUMENT,
+                        "graph attribute '%s': the graph is owned by a class or function of its unit", nm);
+  if (g->cu != n->graph->cu)
+    return qg_set_error(QG_STATUS_INVALID_ARGUMENT,
+                        "graph attribute '%s': the graph belongs to another unit than the node's graph", nm);
+  for (const qg_graph_t *up = n->graph; up; up = up->parent ? up->parent->graph : NULL)
+    if (up == g)
+      return qg_set_error(QG_STATUS_INVALID_ARGUMENT,
+                          "graph attribute '%s': the graph contains the node's own graph (a cycle)", nm);
+  /* Make room first: install() clears (destroys) what it was given when it fails, and g must
+   * stay the caller's on failure. */
+  if (!qg_node_attr(n, name)) {
+    size_t cap = n->capattrs;
+    if (qg__grow((void **)&n->attrs, &cap, (size_t)n->nattrs + 1, sizeof *n->attrs) != 0)
+      return qg_oom("node attribute");
+    n->capattrs = (uint32_t)cap;
+  }
+  qg_attr a = make(name, QG_ATTR_GRAPH);
+  a.g = g;
+  qg_status st = install(n, &a);
+  QG_ASSERT(st == QG_OK); /* the array has room */
+  qg__graph_detach_cu_ref(g);
+  return QG_OK;
+}
+
+qg_status qg_node_set_gs(qg_node_t *n, qg_sym_t name, const qg_graph_t *const *gs, size_t count) {
+  for (size_t i = 0; i < count; i++)
+    if (!gs[i]) return qg_set_error(QG_STATUS_INVALID_ARGUMENT, "graph list attribute '%s': NULL graph", qg_sym_str(name));
+  qg_attr a = make(name, QG_ATTR_GRAPHS);
+  if (!(a.gs = qg__calloc(count ? count : 1, sizeof *a.gs))) return qg_oom("graph list attribute");
+  a.n = count;
+  for (size_t i = 0; i < count; i++) {
+    qg_status st = clone_for_attr(gs[i], n->graph->cu, &a.gs[i]);
+    if (st != QG_OK) {
+      qg__attr_clear(&a);
+      return st;
+    }
+  }
+  return install(n, &a);
+}
+
+qg_graph_t *qg_node_g(const qg_node_t *n, qg_sym_t name) {
+  const qg_attr *a = qg_node_attr(n, name);
+  return a && a->kind == QG_ATTR_GRAPH ? a->g : NULL;
+}
+
+qg_node_t *qg_graph_parent_node(const qg_graph_t *g) { return g->parent; }
+
+qg_status qg_sym_subgraph(qg_sym_t *out) { return qg_sym_intern("Subgraph", out); }
+
 const qg_attr *qg_node_attr(const qg_node_t *n, qg_sym_t name) {
   for (uint32_t i = 0; i < n->nattrs; i++)
     if (n->attrs[i].name == name) return &n->attrs[i];
@@ -214,6 +299,14 @@ qg_status qg__attr_copy(qg_attr *dst, const qg_attr *src, qg_cu_t *cu) {
     for (size_t i = 0; i < src->n && st == QG_OK; i++) st = qg_type_import(cu, src->tys[i], &tys[i]);
     break;
   }
+  case QG_ATTR_GRAPH: st = clone_for_attr(src->g, cu, &dst->g); break;
+  case QG_ATTR_GRAPHS:
+    if (!(dst->gs = qg__calloc(src->n ? src->n : 1, sizeof *dst->gs))) {
+      st = qg_oom("graph list attribute");
+      break;
+    }
+    for (size_t i = 0; i < src->n && st == QG_OK; i++) st = clone_for_attr(src->gs[i], cu, &dst->gs[i]);
+    break;
   }
   if (st != QG_OK) qg__attr_clear(dst);
   return st;

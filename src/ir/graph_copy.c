@@ -1,7 +1,9 @@
 /* Deep copies: qg_graph_clone and qg_graph_insert_graph (the inliner's primitive). Both follow
  * PyTorch's Block::cloneFrom / insertGraph: nodes are recreated in order, outputs copy the
  * type and debug name of the original (setting a name that is taken in the destination renames
- * the previous holder, per Note [Value names]), inputs are mapped through a value map. */
+ * the previous holder, per Note [Value names]), inputs are mapped through a value map. Graph
+ * attributes (Note [Graph attributes]) are deep-copied into the destination's unit by
+ * qg__attr_copy, as PyTorch's GraphAttr::clone copies the graph. */
 #include <string.h>
 
 #include "base/alloc.h"
@@ -73,6 +75,7 @@ static qg_status copy_node(copier *c, const qg_graph_t *src, const qg_node_t *fr
     n->capattrs = from->nattrs;
     for (uint32_t i = 0; i < from->nattrs; i++) {
       if ((st = qg__attr_copy(&n->attrs[i], &from->attrs[i], qg_graph_cu(c->dst))) != QG_OK) goto fail;
+      qg__attr_adopt(&n->attrs[i], n);
       n->nattrs++;
     }
   }
@@ -119,10 +122,12 @@ static qg_status copy_block(copier *c, const qg_graph_t *src, qg_block_t *dst, c
   return QG_OK;
 }
 
-qg_status qg_graph_clone(const qg_graph_t *g, qg_graph_t **out) {
+qg_status qg_graph_clone(const qg_graph_t *g, qg_graph_t **out) { return qg__graph_clone_into(g, g->cu, out); }
+
+qg_status qg__graph_clone_into(const qg_graph_t *g, qg_cu_t *cu, qg_graph_t **out) {
   *out = NULL;
   copier c = {NULL, {0}};
-  QG_TRY(qg_graph_create(g->cu, &c.dst));
+  QG_TRY(qg_graph_create(cu, &c.dst));
   qg_status st = copy_block(&c, g, c.dst->top, g->top);
   qg__ptrmap_free(&c.map);
   if (st != QG_OK) {

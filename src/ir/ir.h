@@ -24,6 +24,18 @@
  *   setting a name in use renames the other holder to "name.N" as PyTorch does. Parsing keeps
  *   every name, numeric ones included, so that printing reproduces the input.
  *
+ * Note [Graph attributes]
+ *   A graph-valued attribute (PyTorch's kind `g`, e.g. attr::Subgraph of a traced prim::fork or
+ *   of a fusion group; `gs` for lists) owns its graphs. Such a graph is in the same unit as the
+ *   graph of the node that holds it, holds no reference to the unit (the enclosing graph keeps
+ *   the unit alive, as method graphs do), and records that node as its parent, so a graph is
+ *   held by at most one node and never (transitively) by itself. Cloning a node (qg_graph_clone,
+ *   qg_graph_insert_graph) deep-copies its graph attributes; destroying it destroys them;
+ *   qg_graph_lint lints them too. qg_graph_walk does not descend into them (PyTorch's node
+ *   iterators do not either). The printer prints a node with a `Subgraph` graph attribute as
+ *   `prim::fork_N(...)` and the subgraph after the return line as `with prim::fork_N = graph(...)`
+ *   (see text.h).
+ *
  * Every mutator documents Given / Execute / Result. Mutators that can allocate return
  * qg_status; OOM leaves the graph valid (lint-clean) but possibly partially changed only where
  * stated. */
@@ -69,7 +81,9 @@ typedef enum qg_attr_kind {
   QG_ATTR_STRINGS, /* ss  */
   QG_ATTR_TENSORS, /* ts  */
   QG_ATTR_TYPES,   /* tys */
-  QG_ATTR_COMPLEX  /* c   */
+  QG_ATTR_COMPLEX, /* c   */
+  QG_ATTR_GRAPH,   /* g   : see Note [Graph attributes] */
+  QG_ATTR_GRAPHS   /* gs  */
 } qg_attr_kind;
 
 typedef struct qg_attr {
@@ -86,6 +100,8 @@ typedef struct qg_attr {
   char **ss;
   qg_tensor **ts;
   const qg_type_t **tys;
+  qg_graph_t *g;           /* QG_ATTR_GRAPH: owned */
+  qg_graph_t **gs;         /* QG_ATTR_GRAPHS: owned array of owned graphs */
 } qg_attr;
 
 typedef struct qg_source_range {
@@ -227,6 +243,24 @@ qg_status qg_node_set_fs(qg_node_t *n, qg_sym_t name, const double *v, size_t co
 qg_status qg_node_set_ss(qg_node_t *n, qg_sym_t name, const char *const *v, size_t count) QG_MUST_USE;
 qg_status qg_node_set_ts(qg_node_t *n, qg_sym_t name, qg_tensor *const *v, size_t count) QG_MUST_USE;
 qg_status qg_node_set_tys(qg_node_t *n, qg_sym_t name, const qg_type_t *const *v, size_t count) QG_MUST_USE;
+/* Graph attributes (Note [Graph attributes]). qg_node_set_g / _gs deep-copy their graphs into
+ * n's unit (types are imported). qg_node_set_g_owned takes `g` itself: g must be a standalone
+ * graph (from qg_graph_create / qg_graph_clone / qg_graph_parse, not a method graph or another
+ * node's attribute) of n's unit, and must not contain n's graph. On success n owns g; on any
+ * failure (INVALID_ARGUMENT for the conditions above, OOM) g is untouched and still the
+ * caller's. */
+qg_status qg_node_set_g(qg_node_t *n, qg_sym_t name, const qg_graph_t *g) QG_MUST_USE;
+qg_status qg_node_set_g_owned(qg_node_t *n, qg_sym_t name, qg_graph_t *g) QG_MUST_USE;
+qg_status qg_node_set_gs(qg_node_t *n, qg_sym_t name, const qg_graph_t *const *gs, size_t count) QG_MUST_USE;
+/* The graph of attribute `name` (borrowed: valid while the attribute is), NULL if absent or of
+ * another kind. */
+qg_graph_t *qg_node_g(const qg_node_t *n, qg_sym_t name);
+/* The node whose graph attribute holds g, or NULL for a top-level graph. */
+qg_node_t *qg_graph_parent_node(const qg_graph_t *g);
+/* The attribute name PyTorch uses for fork / fusion-group bodies: "Subgraph" (attr::Subgraph).
+ * Interns it on first use; OOM on failure. */
+qg_status qg_sym_subgraph(qg_sym_t *out) QG_MUST_USE;
+
 /* The attribute or NULL. */
 const qg_attr *qg_node_attr(const qg_node_t *n, qg_sym_t name);
 int qg_node_remove_attr(qg_node_t *n, qg_sym_t name); /* 1 if removed */
@@ -239,7 +273,7 @@ const char *qg_graph_strdup(qg_graph_t *g, const char *s, size_t n);
 
 /* ---- whole-graph operations ------------------------------------------------------------ */
 
-/* A deep copy (same unit). */
+/* A deep copy (same unit), graph attributes included. */
 qg_status qg_graph_clone(const qg_graph_t *g, qg_graph_t **out) QG_MUST_USE;
 /* Copies the nodes of `src` into `dst` at dst's insertion point, mapping src's inputs to
  * `inputs` (qg_graph_ninputs(src) values of dst); *outputs receives the values in dst that
@@ -250,7 +284,8 @@ qg_status qg_graph_insert_graph(qg_graph_t *dst, const qg_graph_t *src, qg_value
 
 /* Checks every invariant (use lists symmetric, inputs defined before use and in scope,
  * sentinel structure, topo order, unique value names, owning pointers, block arity of
- * prim::If / prim::Loop). QG_STATUS_LINT with the first violation described. */
+ * prim::If / prim::Loop, graph attributes: see Note [Graph attributes], each linted in turn).
+ * QG_STATUS_LINT with the first violation described. */
 qg_status qg_graph_lint(const qg_graph_t *g) QG_MUST_USE;
 
 /* Calls fn for every node in g in order, descending into blocks (pre-order). Stops and returns

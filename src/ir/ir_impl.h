@@ -34,6 +34,7 @@ struct qg_graph {
   qg_node_t *free_nodes;   /* linked through ->next */
   qg_value_t *free_values; /* linked through ->uses (see value_free) */
   size_t live_nodes;       /* allocated and not freed (lint bounds list walks with it) */
+  qg_node_t *parent;       /* the node whose graph attribute owns this graph, or NULL */
 };
 
 /* Allocation from the graph's slabs. NULL on OOM (no error set). */
@@ -46,11 +47,17 @@ qg_block_t *qg__block_alloc(qg_graph_t *g, qg_node_t *owner);
 /* Destroys every node of b (last to first) and its sentinels. */
 void qg__block_destroy(qg_block_t *b);
 
-/* Frees the contents of an attribute (strings, arrays, tensor references). */
+/* Frees the contents of an attribute (strings, arrays, tensor references, owned graphs). */
 void qg__attr_clear(qg_attr *a);
-/* Deep copy of src into *dst; types are imported into `cu`. OOM / TYPE on failure (then *dst
- * holds nothing). */
+/* Deep copy of src into *dst; types are imported into `cu`, graphs are cloned into `cu` (owned
+ * by *dst, parent not yet set: see qg__attr_adopt). OOM / TYPE on failure (then *dst holds
+ * nothing). */
 qg_status qg__attr_copy(qg_attr *dst, const qg_attr *src, qg_cu_t *cu) QG_MUST_USE;
+/* Records `owner` as the parent of the graphs a (now installed on owner) holds. */
+void qg__attr_adopt(qg_attr *a, qg_node_t *owner);
+/* A deep copy of g in unit cu (types imported), holding a reference to cu like any graph from
+ * qg_graph_create. */
+qg_status qg__graph_clone_into(const qg_graph_t *g, qg_cu_t *cu, qg_graph_t **out) QG_MUST_USE;
 
 /* Value use lists. */
 int qg__use_reserve(qg_value_t *v, size_t extra); /* 0 or -1 */

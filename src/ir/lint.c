@@ -12,6 +12,8 @@
  *   - arity: prim::If has 2 blocks whose output counts equal its outputs; prim::Loop has 1
  *     block, inputs (trip count, condition, carried...), block inputs (iteration, carried...),
  *     block outputs (condition, carried...);
+ *   - graph attributes (Note [Graph attributes]): each graph is non-NULL, records this node as
+ *     its parent, is in the same unit, holds no unit reference, and lints clean itself;
  *   - the insertion point is a node in a block of the graph. */
 #include <stdarg.h>
 #include <stdio.h>
@@ -121,8 +123,36 @@ static qg_status check_arity(const qg_node_t *n) {
   return QG_OK;
 }
 
+static qg_status check_subgraph(linter *l, const qg_node_t *n, const qg_attr *a, const qg_graph_t *sub, size_t i) {
+  const char *nm = qg_sym_str(a->name);
+  char idx[32] = "";
+  if (a->kind == QG_ATTR_GRAPHS) snprintf(idx, sizeof idx, "[%zu]", i);
+  if (!sub) return violation(n, ": graph attribute '%s'%s is NULL", nm, idx);
+  if (sub == l->g) return violation(n, ": graph attribute '%s'%s is the node's own graph", nm, idx);
+  if (sub->parent != n)
+    return violation(n, ": graph attribute '%s'%s does not record this node as its parent", nm, idx);
+  if (sub->cu != l->g->cu) return violation(n, ": graph attribute '%s'%s belongs to another unit", nm, idx);
+  if (sub->holds_cu_ref)
+    return violation(n, ": graph attribute '%s'%s holds a reference to its unit (it would never be freed)", nm, idx);
+  qg_status st = qg_graph_lint(sub);
+  if (st == QG_OK) return QG_OK;
+  qg_strbuf b = QG_STRBUF_INIT;
+  qg__node_describe(n, &b);
+  st = qg_error_prefix(st, "in graph attribute '%s'%s of node %s", nm, idx, qg_strbuf_cstr(&b));
+  qg_strbuf_free(&b);
+  return st;
+}
+
 static qg_status check_node(linter *l, const qg_node_t *n) {
   if (n->graph != l->g) return violation(n, ": belongs to another graph");
+  for (uint32_t i = 0; i < n->nattrs; i++) {
+    const qg_attr *a = &n->attrs[i];
+    if (a->kind == QG_ATTR_GRAPH) QG_TRY(check_subgraph(l, n, a, a->g, 0));
+    if (a->kind == QG_ATTR_GRAPHS) {
+      if (!a->gs) return violation(n, ": graph list attribute '%s' has no array", qg_sym_str(a->name));
+      for (size_t k = 0; k < a->n; k++) QG_TRY(check_subgraph(l, n, a, a->gs[k], k));
+    }
+  }
   QG_TRY(check_inputs(l, n));
   for (uint32_t i = 0; i < n->nblocks; i++) QG_TRY(check_block(l, n->blocks[i], n));
   QG_TRY(check_arity(n));

@@ -12,7 +12,10 @@
  *   Names are unique in a graph (`all`), but a value is only usable where it is visible: after
  *   its definition, in its own block or a block nested in it. `visible` holds the names in scope;
  *   `defined` lists them in definition order so that closing a block removes the names it
- *   introduced. */
+ *   introduced.
+ *
+ * Subgraph sections (text.h, Note [Subgraph sections]) are parsed by a parser of their own
+ * (their values are another graph's), which takes over the lexer position and hands it back. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -34,6 +37,13 @@ typedef struct pending_out {
   const qg_type_t *type;
 } pending_out;
 
+/* A node printed as a group, `prim::fork_0`, waiting for (or matched with) its section. */
+typedef struct group_ref {
+  size_t name_at, name_len; /* "prim::fork_0" in the text */
+  qg_node_t *node;
+  int section_line; /* line of its `with` section, 0 while it has none */
+} group_ref;
+
 typedef struct parser {
   qg__lex lx;
   const qg_parse_opts *opts;
@@ -46,7 +56,10 @@ typedef struct parser {
   char *scratch; /* decoded string literals and NUL-terminated names */
   size_t scratch_cap;
   uint64_t next_numeric; /* one past the largest numeric value name ("%37") */
-  int depth;
+  int depth;             /* blocks and subgraphs enclosing the current position */
+  int nested;            /* this parser reads a `with` section's subgraph */
+  qg_sym_t subgraph;     /* attr::Subgraph */
+  QG_VEC(group_ref) groups;
 } parser;
 
 /* ---- small helpers --------------------------------------------------------------------- */
@@ -683,6 +696,15 @@ static qg_status parse_attr_value(parser *p, qg_node_t *n, qg_sym_t name) {
     QG_TRY(parse_string_literal(p, &s));
     return qg_node_set_s(n, name, s);
   }
+  if (c == '[' || c == '<') {
+    const char *what = qg__lex_at_word(&p->lx, "<Graph>") ? "<Graph>" : NULL;
+    if (!what && p->lx.len - p->lx.pos >= 10 && memcmp(p->lx.text + p->lx.pos, "[<Graphs>]", 10) == 0) what = "[<Graphs>]";
+    if (what) {
+      /* Only a Subgraph's value is printed (as a `with` section); other graphs are not. */
+      return qg__lex_error(&p->lx, QG_STATUS_UNSUPPORTED, "graph attribute '%s' is printed as %s, without its value",
+                           qg_sym_str(name), what);
+    }
+  }
   if (c == '[') return parse_list(p, n, name);
   if (c == '{') return parse_scalar_tensor(p, n, name);
   if (c == '<') {
@@ -816,6 +838,17 @@ static qg_status check_block_arity(parser *p, qg_node_t *n, size_t at) {
   return QG_OK;
 }
 
+/* For an op name part "fork_12" (after "ns::"): the length of "fork" if it ends in "_N" with N
+ * a decimal number without leading zeros (a group number, Note [Subgraph sections]), else 0. */
+static size_t group_base_len(const char *name, size_t n) {
+  size_t d = n;
+  while (d > 0 && name[d - 1] >= '0' && name[d - 1] <= '9') d--;
+  size_t digits = n - d;
+  if (digits == 0 || digits > 9 || d < 2 || name[d - 1] != '_') return 0;
+  if (digits > 1 && name[d] == '0') return 0;
+  return d - 1;
+}
+
 /* One node line (outputs, op, attributes, inputs, scope, source comment) and its blocks. */
 static qg_status parse_node(parser *p, qg_block_t *b) {
   size_t node_at = p->lx.pos;
@@ -852,8 +885,21 @@ static qg_status parse_node(parser *p, qg_block_t *b) {
   size_t op_len = p->lx.pos - op_at;
   qg_sym_t kind;
   QG_TRY(qg_sym_internn(p->lx.text + op_at, op_len, &kind));
+  size_t base_len = group_base_len(p->lx.text + nm_at, nm_len);
+  int is_group = base_len > 0 && !qg_op_is_known(kind);
+  if (is_group) {
+    base_len += (size_t)(nm_at - op_at);
+    QG_TRY(qg_sym_internn(p->lx.text + op_at, base_len, &kind));
+    for (size_t i = 0; i < p->groups.len; i++) {
+      const group_ref *r = &p->groups.data[i];
+      if (r->name_len == op_len && memcmp(p->lx.text + r->name_at, p->lx.text + op_at, op_len) == 0)
+        return qg__lex_error_at(&p->lx, op_at, QG_STATUS_PARSE, "subgraph node '%.*s' appears twice (first at line %d)",
+                                (int)op_len, p->lx.text + op_at, r->node->line);
+    }
+  }
   if (!p->opts->allow_unknown_ops && !qg_op_is_known(kind)) {
-    return qg__lex_error_at(&p->lx, op_at, QG_STATUS_UNKNOWN_OP, "unknown operator '%.*s'", (int)op_len,
+    size_t shown = is_group ? base_len : op_len;
+    return qg__lex_error_at(&p->lx, op_at, QG_STATUS_UNKNOWN_OP, "unknown operator '%.*s'", (int)shown,
                             p->lx.text + op_at);
   }
 
@@ -861,6 +907,8 @@ static qg_status parse_node(parser *p, qg_block_t *b) {
   QG_TRY(qg_node_create(p->g, kind, p->outs.len, &n));
   qg_node_insert_before(n, b->ret);
   n->line = line;
+  if (is_group && QG_VEC_PUSH(&p->groups, ((group_ref){op_at, op_len, n, 0})) != 0)
+    return qg_oom("graph parser subgraph list");
   for (size_t i = 0; i < p->outs.len; i++) {
     qg_value_set_type(n->outputs[i], p->outs.data[i].type);
     QG_TRY(define_value(p, n->outputs[i], p->outs.data[i].name_at, p->outs.data[i].name_len));
@@ -916,6 +964,121 @@ static qg_status parse_node(parser *p, qg_block_t *b) {
 
 /* ---- graphs ---------------------------------------------------------------------------- */
 
+static qg_status parse_graph(parser *p, size_t *end);
+
+static void parser_free(parser *p) {
+  qg_hashmap_free(&p->all);
+  qg_hashmap_free(&p->visible);
+  QG_VEC_FREE(&p->defined);
+  QG_VEC_FREE(&p->outs);
+  QG_VEC_FREE(&p->groups);
+  qg__free(p->scratch);
+}
+
+/* Note [Value names]: names like "%37" are kept, so values created later must not get unique
+ * 37 (they would print the same). */
+static void finish_names(parser *p) {
+  if (p->g->next_unique < p->next_numeric) p->g->next_unique = p->next_numeric;
+}
+
+/* The subgraph of a `with` section, from "graph(" on, with a parser of its own that continues
+ * from (and then hands back) p's position. */
+static qg_status parse_subgraph(parser *p, qg_graph_t **out) {
+  *out = NULL;
+  if (p->depth >= MAX_BLOCK_DEPTH) return qg__lex_error(&p->lx, QG_STATUS_PARSE, "subgraphs nested too deeply");
+  parser sub;
+  memset(&sub, 0, sizeof sub);
+  sub.opts = p->opts;
+  sub.lx = p->lx;
+  sub.cu = p->cu;
+  sub.depth = p->depth + 1;
+  sub.nested = 1;
+  sub.subgraph = p->subgraph;
+  qg_status st = qg_graph_create(p->cu, &sub.g);
+  if (st == QG_OK) {
+    size_t stop;
+    st = parse_graph(&sub, &stop);
+    p->lx = sub.lx;
+  }
+  if (st == QG_OK) {
+    finish_names(&sub);
+    *out = sub.g;
+  } else {
+    qg_graph_destroy(sub.g);
+  }
+  parser_free(&sub);
+  return st;
+}
+
+static group_ref *find_group(parser *p, size_t at, size_t n) {
+  for (size_t i = 0; i < p->groups.len; i++) {
+    group_ref *r = &p->groups.data[i];
+    if (r->name_len == n && memcmp(p->lx.text + r->name_at, p->lx.text + at, n) == 0) return r;
+  }
+  return NULL;
+}
+
+/* `with ns::name_N = graph(...)` sections after the return line (Note [Subgraph sections]). A
+ * subgraph's parser stops once each of its groups has a section (what follows belongs to the
+ * enclosing graph); the outermost one reads every section that follows. */
+static qg_status parse_sections(parser *p) {
+  size_t pending = p->groups.len;
+  for (;;) {
+    if (p->nested && pending == 0) break;
+    size_t save_pos = p->lx.pos, save_ls = p->lx.line_start;
+    int save_line = p->lx.line;
+    qg__lex_skip_ws(&p->lx);
+    if (!qg__lex_at_word(&p->lx, "with")) {
+      p->lx.pos = save_pos;
+      p->lx.line = save_line;
+      p->lx.line_start = save_ls;
+      break;
+    }
+    int line = p->lx.line;
+    qg__lex_advance(&p->lx, 4);
+    qg__lex_skip_blank(&p->lx);
+    size_t name_at = p->lx.pos, a, b;
+    if (qg__lex_ident(&p->lx, &a) == 0 || !qg__lex_accept(&p->lx, "::") || qg__lex_ident(&p->lx, &b) == 0) {
+      p->lx.pos = name_at;
+      return qg__lex_expected(&p->lx, "a node kind after 'with' (as in 'with prim::fork_0 = graph(...)')");
+    }
+    size_t name_len = p->lx.pos - name_at;
+    group_ref *r = find_group(p, name_at, name_len);
+    if (!r) {
+      return qg__lex_error_at(&p->lx, name_at, QG_STATUS_PARSE, "'with %.*s' names no node: the %sgraph has no node %.*s",
+                              (int)name_len, p->lx.text + name_at, p->nested ? "sub" : "", (int)name_len,
+                              p->lx.text + name_at);
+    }
+    if (r->section_line) {
+      return qg__lex_error_at(&p->lx, name_at, QG_STATUS_PARSE, "duplicate 'with %.*s' section (the first is at line %d)",
+                              (int)name_len, p->lx.text + name_at, r->section_line);
+    }
+    qg_node_t *node = r->node;
+    qg__lex_skip_blank(&p->lx);
+    QG_TRY(qg__lex_expect(&p->lx, "=", 0));
+    qg__lex_skip_blank(&p->lx);
+    if (!qg__lex_at_word(&p->lx, "graph")) return qg__lex_expected(&p->lx, "'graph('");
+    qg_graph_t *sub;
+    QG_TRY(parse_subgraph(p, &sub));
+    qg_status st = qg_node_set_g_owned(node, p->subgraph, sub);
+    if (st != QG_OK) {
+      qg_graph_destroy(sub);
+      return st;
+    }
+    r->section_line = line;
+    pending--;
+  }
+  for (size_t i = 0; i < p->groups.len; i++) {
+    const group_ref *r = &p->groups.data[i];
+    if (!r->section_line) {
+      return qg__lex_error_at(&p->lx, r->name_at, QG_STATUS_PARSE,
+                              "node %.*s has no 'with %.*s = graph(...)' section after the return line",
+                              (int)r->name_len, p->lx.text + r->name_at, (int)r->name_len, p->lx.text + r->name_at);
+    }
+  }
+  return QG_OK;
+}
+
 static qg_status parse_graph(parser *p, size_t *end) {
   qg__lex_skip_ws(&p->lx);
   if (!qg__lex_at_word(&p->lx, "graph")) return qg__lex_expected(&p->lx, "'graph('");
@@ -936,6 +1099,7 @@ static qg_status parse_graph(parser *p, size_t *end) {
       /* Stop just past this line. */
       while (!qg__lex_eof(&p->lx) && qg__lex_peek(&p->lx, 0) != '\n') p->lx.pos++; /* a comment */
       if (!qg__lex_eof(&p->lx)) qg__lex_advance(&p->lx, 1);
+      QG_TRY(parse_sections(p));
       *end = p->lx.pos;
       return QG_OK;
     }
@@ -960,37 +1124,25 @@ static qg_status parse_impl(const char *text, size_t len, size_t start, const qg
   parser p;
   memset(&p, 0, sizeof p);
   p.opts = opts;
-  qg__lex_init_hint(&p.lx, text, len, start, opts->filename, opts->hint_offset, opts->hint_line);
-  qg_status st = qg_graph_create(opts->cu, &p.g);
+  qg__lex_init(&p.lx, text, len, start, opts->filename);
+  qg_status st = qg_sym_subgraph(&p.subgraph);
+  if (st == QG_OK) st = qg_graph_create(opts->cu, &p.g);
   if (st == QG_OK) {
     p.cu = qg_graph_cu(p.g);
     size_t stop = 0;
     st = parse_graph(&p, &stop);
     if (st == QG_OK && whole) {
       qg__lex_skip_ws(&p.lx);
-      if (qg__lex_at_word(&p.lx, "with")) {
-        /* Graph::print appends the subgraphs of nodes with a Subgraph attribute (traced
-         * prim::fork) as "with prim::fork_0 = graph(...)"; the IR has no graph attributes. */
-        st = qg__lex_error(&p.lx, QG_STATUS_UNSUPPORTED, "subgraph attributes ('with ... = graph(...)') are not supported");
-      } else if (!qg__lex_eof(&p.lx)) {
-        st = qg__lex_expected(&p.lx, "end of input after the graph");
-      }
+      if (!qg__lex_eof(&p.lx)) st = qg__lex_expected(&p.lx, "end of input after the graph");
     }
     if (st == QG_OK && end) *end = stop;
   }
-  qg_hashmap_free(&p.all);
-  qg_hashmap_free(&p.visible);
-  QG_VEC_FREE(&p.defined);
-  QG_VEC_FREE(&p.outs);
-  qg__free(p.scratch);
-  if (st != QG_OK) {
-    qg_graph_destroy(p.g);
-    return st;
-  }
-  /* Note [Value names]: names like "%37" are kept, so values created later must not get
-   * unique 37 (they would print the same). */
-  if (p.g->next_unique < p.next_numeric) p.g->next_unique = p.next_numeric;
-  *out = p.g;
+  if (st == QG_OK) finish_names(&p);
+  else qg_graph_destroy(p.g);
+  qg_graph_t *g = p.g;
+  parser_free(&p);
+  if (st != QG_OK) return st;
+  *out = g;
   return QG_OK;
 }
 

@@ -1,6 +1,6 @@
 /* The graph printer: byte for byte what PyTorch's `str(graph)` prints (torch/csrc/jit/ir/ir.cpp:
  * Graph::print, Node::print, printAttributes; c10 IValue::repr for constant values;
- * c10::printQuotedString for strings). */
+ * c10::printQuotedString for strings), `with KIND_N = graph(...)` subgraph sections included. */
 #include <inttypes.h>
 #include <math.h>
 #include <string.h>
@@ -216,6 +216,8 @@ static void print_attr_value(qg_strbuf *b, const qg_node_t *n, const qg_attr *a)
       qg_strbuf_putc(b, ']');
       break;
     case QG_ATTR_TENSORS: qg_strbuf_append(b, "[<Tensors>]"); break;
+    case QG_ATTR_GRAPH: qg_strbuf_append(b, "<Graph>"); break;
+    case QG_ATTR_GRAPHS: qg_strbuf_append(b, "[<Graphs>]"); break;
     case QG_ATTR_TYPES:
       qg_strbuf_putc(b, '[');
       for (size_t k = 0; k < a->n; k++) {
@@ -267,17 +269,45 @@ static void print_block_outputs(qg_strbuf *b, const qg_block_t *blk) {
   }
 }
 
-static void print_line(const qg_node_t *n, const qg_print_opts *o, qg_strbuf *b) {
+/* The graph of n's `Subgraph` attribute when it is a graph: such a node prints as a group
+ * (PyTorch's Node::print tests hasAttribute(attr::Subgraph)). NULL otherwise. */
+static const qg_graph_t *group_subgraph(const qg_node_t *n, qg_sym_t subgraph) {
+  if (subgraph == QG_SYM_NONE) return NULL;
+  const qg_attr *a = qg_node_attr(n, subgraph);
+  return a && a->kind == QG_ATTR_GRAPH ? a->g : NULL;
+}
+
+/* Printing state of one Graph::print call: the options, whether this graph is the one the
+ * caller asked for (PyTorch's print_source_locations=false applies to its top-level nodes
+ * only), the attr::Subgraph symbol, and the number of groups printed so far (the size of
+ * Graph::print's `groups` vector; nested subgraphs start their own count). */
+typedef struct printer {
+  const qg_print_opts *o;
+  int outermost;
+  qg_sym_t subgraph;
+  size_t groups;
+} printer;
+
+/* One node line. pr is NULL when printing a lone node (PyTorch's operator<<(Node), which has
+ * no groups: a subgraph then prints as an ordinary attribute, `Subgraph=<Graph>`). */
+static void print_line(const qg_node_t *n, printer *pr, int source, qg_strbuf *b) {
+  const qg_print_opts *o = pr ? pr->o : NULL;
   for (uint32_t i = 0; i < n->noutputs; i++) {
     if (i) qg_strbuf_append(b, ", ");
     print_typed(b, n->outputs[i]);
   }
   qg_strbuf_append(b, " = ");
   qg_strbuf_append(b, qg_sym_str(n->kind));
-  if (n->nattrs > 0) {
+  int group = pr && group_subgraph(n, pr->subgraph);
+  if (group) qg_strbuf_printf(b, "_%zu", pr->groups++);
+  /* A group prints its other attributes, except prim::DifferentiableGraph which prints none. */
+  int print_attrs = group ? n->nattrs > 1 && n->kind != qg_sym_lookup("prim::DifferentiableGraph") : n->nattrs > 0;
+  if (print_attrs) {
     qg_strbuf_putc(b, '[');
+    int k = 0;
     for (uint32_t i = 0; i < n->nattrs; i++) {
-      if (i) qg_strbuf_append(b, ", ");
+      if (group && n->attrs[i].name == pr->subgraph) continue;
+      if (k++) qg_strbuf_append(b, ", ");
       qg_strbuf_append(b, qg_sym_unqual(n->attrs[i].name));
       qg_strbuf_putc(b, '=');
       print_attr_value(b, n, &n->attrs[i]);
@@ -291,15 +321,17 @@ static void print_line(const qg_node_t *n, const qg_print_opts *o, qg_strbuf *b)
     qg_strbuf_append(b, ", scope: ");
     qg_strbuf_append(b, n->scope);
   }
-  if (!(o && o->no_source) && n->source.comment) {
+  if (source && !(o && o->no_source) && n->source.comment) {
     qg_strbuf_append(b, " # ");
     qg_strbuf_append(b, n->source.comment);
   }
 }
 
-static void print_node(const qg_node_t *n, int level, const qg_print_opts *o, qg_strbuf *b) {
+/* `level` 1 is a graph's top level. Nodes in blocks always get their source comment from
+ * PyTorch (Node::print recurses with the default print_source_locations=true). */
+static void print_node(const qg_node_t *n, int level, printer *pr, qg_strbuf *b) {
   indent(b, level);
-  print_line(n, o, b);
+  print_line(n, pr, !(level == 1 && pr->outermost && pr->o && pr->o->no_source_top), b);
   qg_strbuf_putc(b, '\n');
   for (uint32_t i = 0; i < n->nblocks; i++) {
     const qg_block_t *blk = n->blocks[i];
@@ -307,7 +339,7 @@ static void print_node(const qg_node_t *n, int level, const qg_print_opts *o, qg
     qg_strbuf_printf(b, "block%u(", i);
     print_block_inputs(b, blk, ", ");
     qg_strbuf_append(b, "):\n");
-    for (qg_node_t *m = qg_block_first(blk); m != blk->ret; m = m->next) print_node(m, level + 2, o, b);
+    for (qg_node_t *m = qg_block_first(blk); m != blk->ret; m = m->next) print_node(m, level + 2, pr, b);
     indent(b, level + 2);
     qg_strbuf_append(b, "-> (");
     print_block_outputs(b, blk);
@@ -315,18 +347,41 @@ static void print_node(const qg_node_t *n, int level, const qg_print_opts *o, qg
   }
 }
 
-void qg_node_print(const qg_node_t *n, qg_strbuf *out) { print_line(n, NULL, out); }
+static void print_graph(const qg_graph_t *g, const qg_print_opts *o, int outermost, qg_strbuf *b);
 
-void qg_graph_print(const qg_graph_t *g, const qg_print_opts *opts, qg_strbuf *out) {
-  const qg_block_t *top = qg_graph_block(g);
-  qg_strbuf_append(out, "graph(");
-  print_block_inputs(out, top, ",\n      ");
-  qg_strbuf_append(out, "):\n");
-  for (qg_node_t *n = qg_block_first(top); n != top->ret; n = n->next) print_node(n, 1, opts, out);
-  qg_strbuf_append(out, "  return (");
-  print_block_outputs(out, top);
-  qg_strbuf_append(out, ")\n");
+/* The `with KIND_N = graph(...)` sections, in the order the groups were numbered (pre-order,
+ * blocks included). Each subgraph is printed by a Graph::print of its own (operator<<): its
+ * groups are numbered from 0 and its own sections follow its return line, before ours go on. */
+static void print_sections(const qg_block_t *blk, printer *pr, size_t *next, qg_strbuf *b) {
+  for (qg_node_t *n = qg_block_first(blk); n != blk->ret; n = n->next) {
+    const qg_graph_t *sub = group_subgraph(n, pr->subgraph);
+    if (sub) {
+      qg_strbuf_printf(b, "with %s_%zu = ", qg_sym_str(n->kind), (*next)++);
+      print_graph(sub, pr->o, 0, b);
+    }
+    for (uint32_t i = 0; i < n->nblocks; i++) print_sections(n->blocks[i], pr, next, b);
+  }
 }
+
+static void print_graph(const qg_graph_t *g, const qg_print_opts *o, int outermost, qg_strbuf *b) {
+  printer pr = {o, outermost, qg_sym_lookup("Subgraph"), 0};
+  const qg_block_t *top = qg_graph_block(g);
+  qg_strbuf_append(b, "graph(");
+  print_block_inputs(b, top, ",\n      ");
+  qg_strbuf_append(b, "):\n");
+  for (qg_node_t *n = qg_block_first(top); n != top->ret; n = n->next) print_node(n, 1, &pr, b);
+  qg_strbuf_append(b, "  return (");
+  print_block_outputs(b, top);
+  qg_strbuf_append(b, ")\n");
+  if (pr.groups) {
+    size_t next = 0;
+    print_sections(top, &pr, &next, b);
+  }
+}
+
+void qg_node_print(const qg_node_t *n, qg_strbuf *out) { print_line(n, NULL, 1, out); }
+
+void qg_graph_print(const qg_graph_t *g, const qg_print_opts *opts, qg_strbuf *out) { print_graph(g, opts, 1, out); }
 
 char *qg_graph_to_string(const qg_graph_t *g, const qg_print_opts *opts) {
   qg_strbuf b = QG_STRBUF_INIT;

@@ -20,7 +20,27 @@
  *   in the text) parses to a placeholder: an EMPTY tensor (numel 0, no storage) of the type's
  *   dtype, and the printer prints any empty tensor as `<Tensor>`. Code that needs the value
  *   must take it from the bundle. Not supported (QG_STATUS_UNSUPPORTED with line:col): tuple
- *   and dict constants, subgraph attributes (`with prim::fork_0 = graph(...)`).
+ *   and dict constants (no graph PyTorch printed for our fixtures has one), and graph-valued
+ *   attributes printed as `<Graph>` / `[<Graphs>]` (their value is not in the text; only a
+ *   Subgraph is, see below).
+ *
+ * Note [Subgraph sections]
+ *   As PyTorch's Graph::print, a node with a graph attribute named `Subgraph` (traced
+ *   prim::fork, fusion groups; Note [Graph attributes] in ir.h) prints its kind with a group
+ *   number, `prim::fork_0(%x)`, with its other attributes in brackets (none for
+ *   prim::DifferentiableGraph), and after the graph's `return (...)` line comes one section per
+ *   group, in numbering order: `with prim::fork_0 = graph(...):` ... `  return (...)`, no blank
+ *   line between. Groups are numbered 0, 1, ... in print order, nodes in blocks included. Each
+ *   subgraph is printed as a graph of its own: its groups are numbered from 0 again and its
+ *   sections follow its own return line, before the enclosing graph's next section. Its source
+ *   comments are always printed by PyTorch (see qg_print_opts.no_source_top).
+ *   The parser reads a kind `ns::name_N` (N decimal, no leading zeros) as group N of op
+ *   `ns::name` unless `ns::name_N` is itself a registered op; the registry check applies to
+ *   `ns::name`. Each group needs exactly one section with the same name; a nested subgraph
+ *   takes the sections that follow it until all of its own groups have one. Errors
+ *   (QG_STATUS_PARSE, at line:col): a group name used twice, a section naming no group node
+ *   ("names no node"), a second section for a group ("duplicate"), a group node without a
+ *   section (reported at the node). Subgraphs nest at most as deep as blocks do.
  *
  *   Numeric value names (`%37`) are kept as names; the graph's unique counter is moved past
  *   the largest one so that values created later never print the same name. */
@@ -34,8 +54,13 @@
 #include "ir/ir.h"
 
 typedef struct qg_print_opts {
-  int no_source; /* drop " # file:line:col" comments (and scopes stay) */
+  int no_source; /* drop every " # file:line:col" comment (and scopes stay), in blocks and
+                    `with` sections too */
   int no_scope;  /* drop ", scope: ..." */
+  /* PyTorch's own `graph.str(False)`: drop the comments of the graph's top-level nodes only;
+   * nodes in blocks and in `with` sections keep theirs, as Node::print and operator<<(Graph)
+   * print them with the default print_source_locations=true. */
+  int no_source_top;
 } qg_print_opts;
 
 /* Appends the graph text to out (check qg_strbuf_ok). opts may be NULL. */
@@ -64,8 +89,9 @@ typedef struct qg_parse_opts {
  * QG_STATUS_UNKNOWN_OP, QG_STATUS_TYPE; no graph is returned on error. */
 qg_status qg_graph_parse(const char *text, size_t len, const qg_parse_opts *opts, qg_graph_t **out) QG_MUST_USE;
 /* Parses one graph that starts at text[start] (the 'g' of "graph(") inside a larger text,
- * stopping after its `return (...)` line; *end receives the offset just past it. Line and
- * column numbers in errors are those of the larger text. */
+ * stopping after its `return (...)` line and its `with ... = graph(...)` sections (Note
+ * [Subgraph sections]); *end receives the offset just past them. Line and column numbers in
+ * errors are those of the larger text. */
 qg_status qg_graph_parse_at(const char *text, size_t len, size_t start, const qg_parse_opts *opts,
                             qg_graph_t **out, size_t *end) QG_MUST_USE;
 

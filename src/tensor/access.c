@@ -23,7 +23,7 @@ double qg_tensor_get_flat(const qg_tensor *t, int64_t i) {
 }
 
 void qg_tensor_set_flat(qg_tensor *t, int64_t i, double v) {
-  qg__elem e = {0, 0, v, QG_DTYPE_F64};
+  qg__elem e = {0, 0, v, 0, QG_DTYPE_F64};
   qg__elem_store(t->dtype, elem_ptr(t, i), e);
 }
 

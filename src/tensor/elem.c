@@ -80,13 +80,18 @@ static uint64_t to_bits64(qg__elem v, int via64) {
   return via64 ? (uint64_t)d_to_i64(v.d) : (uint64_t)(int64_t)d_to_i32(v.d);
 }
 
-static float to_float(qg__elem v) { return v.is_int ? (float)v.i : (float)v.d; }
+static int is_narrow_float(qg_dtype d) { return d == QG_DTYPE_F32 || d == QG_DTYPE_F16 || d == QG_DTYPE_BF16; }
+
+static float to_float(qg__elem v) {
+  if (v.is_int) return (float)v.i;
+  return is_narrow_float(v.src) ? v.f : (float)v.d;
+}
 
 double qg__elem_to_double(qg__elem v) { return v.is_int ? (double)v.i : v.d; }
 
 
 qg__elem qg__elem_load(qg_dtype dtype, const void *p) {
-  qg__elem e = {1, 0, 0, dtype};
+  qg__elem e = {1, 0, 0, 0, dtype};
   switch (dtype) {
     case QG_DTYPE_U8:
     case QG_DTYPE_QUINT8:
@@ -98,9 +103,9 @@ qg__elem qg__elem_load(qg_dtype dtype, const void *p) {
     case QG_DTYPE_I32:
     case QG_DTYPE_QINT32: { int32_t x; memcpy(&x, p, sizeof x); e.i = x; break; }
     case QG_DTYPE_I64: memcpy(&e.i, p, sizeof e.i); break;
-    case QG_DTYPE_F16: { uint16_t x; memcpy(&x, p, sizeof x); e.is_int = 0; e.d = qg__f16_to_f32(x); break; }
-    case QG_DTYPE_BF16: { uint16_t x; memcpy(&x, p, sizeof x); e.is_int = 0; e.d = qg__bf16_to_f32(x); break; }
-    case QG_DTYPE_F32: { float x; memcpy(&x, p, sizeof x); e.is_int = 0; e.d = x; break; }
+    case QG_DTYPE_F16: { uint16_t x; memcpy(&x, p, sizeof x); e.is_int = 0; e.f = qg__f16_to_f32(x); e.d = e.f; break; }
+    case QG_DTYPE_BF16: { uint16_t x; memcpy(&x, p, sizeof x); e.is_int = 0; e.f = qg__bf16_to_f32(x); e.d = e.f; break; }
+    case QG_DTYPE_F32: { memcpy(&e.f, p, sizeof e.f); e.is_int = 0; e.d = e.f; break; }
     case QG_DTYPE_F64: e.is_int = 0; memcpy(&e.d, p, sizeof e.d); break;
     case QG_DTYPE_COUNT: QG_ASSERT(0 && "bad dtype");
   }

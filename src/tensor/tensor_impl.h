@@ -14,6 +14,7 @@ typedef struct qg__elem {
   int is_int;
   int64_t i;
   double d;
+  float f;      /* for f32/f16/bf16 sources: the value itself (a signalling NaN survives) */
   qg_dtype src; /* the dtype it was loaded from (f64 for plain doubles) */
 } qg__elem;
 
