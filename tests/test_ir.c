@@ -1,5 +1,6 @@
 /* The IR core: building graphs through the API, every mutator followed by lint, lint catching
- * each broken invariant, uses, names, clone / insert_graph, attributes, allocation failure. */
+ * each broken invariant, uses, names, clone / insert_graph, attributes (graph attributes
+ * included), allocation failure. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
@@ -44,6 +45,13 @@ static void dump_block(const qg_block_t *b, qg_strbuf *out) {
     for (uint32_t i = 0; i < n->nblocks; i++) {
       qg_strbuf_append(out, "block");
       dump_block(n->blocks[i], out);
+    }
+    for (uint32_t i = 0; i < n->nattrs; i++) { /* graph attributes, recursively */
+      const qg_attr *a = &n->attrs[i];
+      for (size_t k = 0; a->kind == QG_ATTR_GRAPH ? k < 1 : a->kind == QG_ATTR_GRAPHS && k < a->n; k++) {
+        qg_strbuf_printf(out, "%s=graph", qg_sym_str(a->name));
+        dump_block(qg_graph_block(a->kind == QG_ATTR_GRAPH ? a->g : a->gs[k]), out);
+      }
     }
   }
   qg_strbuf_append(out, "return(");
@@ -747,4 +755,227 @@ Test(ir, insert_graph_failure_rolls_back) {
     qg_graph_destroy(dst);
   }
   qg_graph_destroy(callee);
+}
+
+/* ---- graph attributes (Note [Graph attributes]) ---------------------------------------- */
+
+/* graph(%x): %r = aten::relu(%x); return (%r), in unit cu. */
+static qg_graph_t *relu_graph(qg_cu_t *cu) {
+  qg_graph_t *g;
+  QG_ASSERT_OK(qg_graph_create(cu, &g));
+  qg_value_t *x;
+  QG_ASSERT_OK(qg_graph_add_input(g, "x", qg_type_tensor(), &x));
+  qg_node_t *r = add_node(g, "aten::relu", 1, &x, 1);
+  QG_ASSERT_OK(qg_graph_register_output(g, r->outputs[0]));
+  LINT_OK(g);
+  return g;
+}
+
+/* graph(%x): %f = prim::fork[Subgraph=relu_graph](%x); return (%f); *fork receives the node. */
+static qg_graph_t *fork_graph(qg_cu_t *cu, qg_node_t **fork) {
+  qg_graph_t *g;
+  QG_ASSERT_OK(qg_graph_create(cu, &g));
+  qg_value_t *x;
+  QG_ASSERT_OK(qg_graph_add_input(g, "x", qg_type_tensor(), &x));
+  qg_node_t *f = add_node(g, "prim::fork", 1, &x, 1);
+  QG_ASSERT_OK(qg_value_set_name(f->outputs[0], "f"));
+  qg_sym_t sg;
+  QG_ASSERT_OK(qg_sym_subgraph(&sg));
+  qg_graph_t *sub = relu_graph(qg_graph_cu(g));
+  QG_ASSERT_OK(qg_node_set_g_owned(f, sg, sub));
+  QG_ASSERT_OK(qg_graph_register_output(g, f->outputs[0]));
+  LINT_OK(g);
+  if (fork) *fork = f;
+  return g;
+}
+
+Test(ir_graph_attr, set_get_and_ownership_rules) {
+  qg_sym_t sg;
+  QG_ASSERT_OK(qg_sym_subgraph(&sg));
+  cr_assert_str_eq(qg_sym_str(sg), "Subgraph");
+  qg_node_t *f;
+  qg_graph_t *g = fork_graph(NULL, &f);
+  qg_graph_t *sub = qg_node_g(f, sg);
+  cr_assert_not_null(sub);
+  cr_assert_eq(qg_graph_parent_node(sub), f);
+  cr_assert_null(qg_graph_parent_node(g));
+  cr_assert_eq(qg_graph_cu(sub), qg_graph_cu(g));
+  cr_assert_eq(qg_node_attr(f, sg)->kind, QG_ATTR_GRAPH);
+  cr_assert_null(qg_node_g(f, sym("other")));
+  QG_ASSERT_OK(qg_node_set_i(f, sym("n"), 1));
+  cr_assert_null(qg_node_g(f, sym("n")), "an int attribute is not a graph");
+
+  /* A graph already held by a node cannot be given to another. */
+  qg_node_t *f2 = add_node(g, "prim::fork", 1, (qg_value_t *[]){qg_graph_input(g, 0)}, 1);
+  cr_assert_eq(qg_node_set_g_owned(f2, sg, sub), QG_STATUS_INVALID_ARGUMENT);
+  cr_assert(strstr(qg_last_error(), "already belongs to a prim::fork node"), "%s", qg_last_error());
+  /* Another unit's graph: refused, and still the caller's. */
+  qg_graph_t *other = relu_graph(NULL);
+  cr_assert_eq(qg_node_set_g_owned(f2, sg, other), QG_STATUS_INVALID_ARGUMENT);
+  cr_assert(strstr(qg_last_error(), "another unit"), "%s", qg_last_error());
+  /* ... but a copy of it is fine (qg_node_set_g copies into the node's unit). */
+  QG_ASSERT_OK(qg_node_set_g(f2, sg, other));
+  cr_assert_neq(qg_node_g(f2, sg), other);
+  cr_assert_eq(qg_graph_cu(qg_node_g(f2, sg)), qg_graph_cu(g));
+  cr_assert_eq(qg_graph_parent_node(qg_node_g(f2, sg)), f2);
+  qg_graph_destroy(other);
+  /* A cycle: g given to a node inside its own subgraph. */
+  qg_node_t *inner = qg_block_first(qg_graph_block(sub));
+  cr_assert_eq(qg_node_set_g_owned(inner, sg, g), QG_STATUS_INVALID_ARGUMENT);
+  cr_assert(strstr(qg_last_error(), "cycle"), "%s", qg_last_error());
+  cr_assert_eq(qg_node_set_g_owned(f2, sg, NULL), QG_STATUS_INVALID_ARGUMENT);
+  /* Replacing a graph attribute frees the old graph (LeakSanitizer checks). */
+  qg_graph_t *again = relu_graph(qg_graph_cu(g));
+  QG_ASSERT_OK(qg_node_set_g_owned(f2, sg, again));
+  cr_assert_eq(qg_node_g(f2, sg), again);
+  /* Lists of graphs. */
+  const qg_graph_t *two[2] = {sub, again};
+  QG_ASSERT_OK(qg_node_set_gs(f2, sym("gs"), two, 2));
+  const qg_attr *a = qg_node_attr(f2, sym("gs"));
+  cr_assert(a->kind == QG_ATTR_GRAPHS && a->n == 2 && a->gs[0] != sub && qg_graph_parent_node(a->gs[1]) == f2);
+  QG_ASSERT_OK(qg_node_set_gs(f2, sym("none"), NULL, 0));
+  LINT_OK(g);
+  cr_assert_eq(qg_node_remove_attr(f2, sym("gs")), 1);
+  LINT_OK(g);
+  qg_graph_destroy(g); /* destroys every subgraph */
+}
+
+/* A method graph holding a subgraph: releasing the unit frees everything (the subgraph holds no
+ * reference to the unit, or the unit would never be freed; LeakSanitizer checks). */
+Test(ir_graph_attr, method_graph_with_subgraph_frees_its_unit) {
+  qg_cu_t *cu;
+  QG_ASSERT_OK(qg_cu_create(&cu));
+  qg_type_t *cls;
+  QG_ASSERT_OK(qg_cu_define_class(cu, "__torch__.M", 1, &cls));
+  qg_node_t *f;
+  qg_graph_t *g = fork_graph(cu, &f);
+  QG_ASSERT_OK(qg_class_add_method(cls, "forward", g));
+  LINT_OK(g);
+  /* A method graph belongs to its class: it cannot become an attribute. */
+  qg_graph_t *h = relu_graph(cu);
+  qg_node_t *n = qg_block_first(qg_graph_block(h));
+  qg_sym_t sg;
+  QG_ASSERT_OK(qg_sym_subgraph(&sg));
+  cr_assert_eq(qg_node_set_g_owned(n, sg, g), QG_STATUS_INVALID_ARGUMENT);
+  cr_assert(strstr(qg_last_error(), "owned by a class or function"), "%s", qg_last_error());
+  qg_graph_destroy(h);
+  qg_cu_release(cu);
+}
+
+Test(ir_graph_attr, lint_checks_subgraphs) {
+  qg_sym_t sg;
+  QG_ASSERT_OK(qg_sym_subgraph(&sg));
+  qg_node_t *f;
+  qg_graph_t *g = fork_graph(NULL, &f);
+  qg_graph_t *sub = qg_node_g(f, sg);
+  qg_value_t *x = qg_graph_input(sub, 0);
+  x->nuses--;
+  expect_lint(g, "in graph attribute 'Subgraph' of node '%f = prim::fork(%x)': lint: node '%1 = aten::relu(%x)'");
+  expect_lint(g, "input 0 (%x) has 0 matching entries in its use list");
+  x->nuses++;
+  LINT_OK(g);
+  /* A NULL graph, then a graph claimed by two nodes. */
+  qg_attr *a = (qg_attr *)qg_node_attr(f, sg);
+  a->g = NULL;
+  expect_lint(g, "graph attribute 'Subgraph' is NULL");
+  a->g = sub;
+  qg_node_t *f2 = add_node(g, "prim::fork", 1, (qg_value_t *[]){qg_graph_input(g, 0)}, 1);
+  QG_ASSERT_OK(qg_node_set_g(f2, sg, sub));
+  qg_graph_t *copy = qg_node_g(f2, sg);
+  qg_attr *a2 = (qg_attr *)qg_node_attr(f2, sg);
+  a2->g = sub; /* two nodes claim the same graph */
+  expect_lint(g, "does not record this node as its parent");
+  a2->g = copy;
+  LINT_OK(g);
+  qg_graph_destroy(g);
+}
+
+Test(ir_graph_attr, clone_and_insert_graph_copy_subgraphs) {
+  qg_sym_t sg;
+  QG_ASSERT_OK(qg_sym_subgraph(&sg));
+  qg_node_t *f;
+  qg_graph_t *g = fork_graph(NULL, &f);
+  /* Nest one level deeper: a fork inside the subgraph. */
+  qg_graph_t *sub = qg_node_g(f, sg);
+  qg_node_t *inner = add_node(sub, "prim::fork", 1, (qg_value_t *[]){qg_graph_input(sub, 0)}, 1);
+  QG_ASSERT_OK(qg_node_set_g_owned(inner, sg, relu_graph(qg_graph_cu(g))));
+  LINT_OK(g);
+
+  qg_graph_t *c;
+  QG_ASSERT_OK(qg_graph_clone(g, &c));
+  LINT_OK(c);
+  char *da = dump(g), *db = dump(c);
+  cr_assert_str_eq(da, db);
+  cr_assert(strstr(da, "Subgraph=graph") != NULL);
+  qg__free(da);
+  qg__free(db);
+  qg_node_t *cf = qg_block_first(qg_graph_block(c));
+  qg_graph_t *csub = qg_node_g(cf, sg);
+  cr_assert(csub && csub != sub && qg_graph_parent_node(csub) == cf);
+  qg_node_t *cinner = qg_block_first(qg_graph_block(csub))->next;
+  cr_assert_eq(qg_graph_parent_node(qg_node_g(cinner, sg)), cinner);
+
+  /* Into another unit: the subgraphs move to dst's unit. */
+  qg_graph_t *dst;
+  QG_ASSERT_OK(qg_graph_create(NULL, &dst));
+  qg_value_t *x, *out;
+  QG_ASSERT_OK(qg_graph_add_input(dst, "y", qg_type_tensor(), &x));
+  QG_ASSERT_OK(qg_graph_insert_graph(dst, g, &x, &out));
+  QG_ASSERT_OK(qg_graph_register_output(dst, out));
+  LINT_OK(dst);
+  qg_graph_t *dsub = qg_node_g(out->node, sg);
+  cr_assert(dsub && dsub != sub && qg_graph_cu(dsub) == qg_graph_cu(dst));
+  cr_assert_eq(qg_graph_parent_node(dsub), out->node);
+  qg_graph_destroy(g);
+  LINT_OK(c);
+  LINT_OK(dst);
+  qg_graph_destroy(c);
+  qg_graph_destroy(dst);
+}
+
+/* Sets, copies, clones and inlines graph attributes with a failure at every allocation. */
+static qg_status build_with_subgraphs(void *ud) {
+  (void)ud;
+  qg_graph_t *g = NULL, *sub = NULL, *c = NULL, *d = NULL;
+  qg_status st;
+  qg_value_t *x, *y, *outs[1];
+  qg_node_t *f, *r;
+  qg_sym_t sg;
+#define T(e)                                                                                      \
+  do {                                                                                            \
+    if ((st = (e)) != QG_OK) goto out;                                                            \
+  } while (0)
+  T(qg_sym_subgraph(&sg));
+  T(qg_graph_create(NULL, &g));
+  T(qg_graph_add_input(g, "x", qg_type_tensor(), &x));
+  T(qg_graph_insert_new(g, QG_SYM_prim_fork, 1, &x, 1, &f));
+  T(qg_graph_register_output(g, f->outputs[0]));
+  T(qg_graph_create(qg_graph_cu(g), &sub));
+  T(qg_graph_add_input(sub, "y", qg_type_tensor(), &y));
+  T(qg_graph_insert_new(sub, QG_SYM_aten_relu, 1, &y, 1, &r));
+  T(qg_graph_register_output(sub, r->outputs[0]));
+  T(qg_node_set_g(r, sg, sub)); /* a copy of sub inside sub */
+  T(qg_node_set_g_owned(f, sg, sub));
+  sub = NULL; /* now f's */
+  T(qg_node_set_gs(f, QG_SYM_prim_Constant, (const qg_graph_t *const[]){qg_node_g(f, sg)}, 1));
+  T(qg_graph_lint(g));
+  T(qg_graph_clone(g, &c));
+  T(qg_graph_create(NULL, &d));
+  qg_value_t *din;
+  T(qg_graph_add_input(d, "x", qg_type_tensor(), &din));
+  T(qg_graph_insert_graph(d, c, &din, outs));
+  T(qg_graph_lint(d));
+#undef T
+out:
+  if (g && st == QG_STATUS_OOM) QG_ASSERT(qg_graph_lint(g) == QG_OK || qg__alloc_failed());
+  qg_graph_destroy(sub); /* set_g_owned failed: still ours */
+  qg_graph_destroy(d);
+  qg_graph_destroy(c);
+  qg_graph_destroy(g);
+  return st;
+}
+
+Test(ir_graph_attr, every_allocation_failure) {
+  size_t runs = qg_test_every_alloc_failure(build_with_subgraphs, NULL);
+  cr_assert_gt(runs, 30);
 }

@@ -7,6 +7,9 @@
  * (b) Malformed inputs: each gives its status and a precise "file:line:col: ..." message.
  * (c) Allocation failure at every allocation while parsing and printing a nontrivial graph.
  * (d) qg_graph_parse_at inside a larger text.
+ * (e) Subgraph sections (`with prim::fork_0 = graph(...)`): the seed's fork fixture, nested
+ *     groups, PyTorch's str(False), built graphs, parse_at, allocation failure, nesting limit
+ *     (malformed sections are in (b)).
  * Plus constants of every kind, ATen's tensor repr, value names, speed. */
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
@@ -190,8 +193,8 @@ Test(text_roundtrip, seed_fixtures) {
         if (!cJSON_IsString(gr)) continue;
         char what[8400];
         snprintf(what, sizeof what, "%s[%s]", e->d_name, lists[l]);
-        /* Report (not fail) the documented gaps: a type src/ir/type_parse.c does not know, and
-         * subgraph attributes ("with prim::fork_0 = graph(...)"); check every other graph. */
+        /* Report (not fail) the documented gaps (a type src/ir/type_parse.c does not know, an
+         * unsupported constant); check every other graph. */
         qg_graph_t *g = NULL;
         qg_status st = qg_graph_parse(gr->valuestring, strlen(gr->valuestring), &ANY_OPS, &g);
         qg_graph_destroy(g);
@@ -510,6 +513,10 @@ typedef struct bad_case {
   const char *message; /* substring of qg_last_error() */
 } bad_case;
 
+/* A graph with one fork group, and a section for it. */
+#define FORK_HEAD "graph(%x):\n  %1 : Future[Tensor] = prim::fork_0(%x)\n  return (%1)\n"
+#define FORK_SECTION "with prim::fork_0 = graph(%y):\n  return (%y)\n"
+
 static const bad_case BAD[] = {
     /* 1 */ {"", QG_STATUS_PARSE, "t.ir:1:1: expected 'graph(' but found end of input"},
     /* 2 */ {"grph(%x):\n  return (%x)\n", QG_STATUS_PARSE, "t.ir:1:1: expected 'graph('"},
@@ -540,14 +547,31 @@ static const bad_case BAD[] = {
     /* 27 */ {"graph(%x):\n  %1 : (int, str) = prim::Constant[value=(1, \"a\")]()\n  return (%1)\n", QG_STATUS_UNSUPPORTED, "t.ir:2:42: tuple constants are not supported"},
     /* 28 */ {"graph(%x):\n  %1 : Float(2) = prim::Constant[value=1 2 [ CPUFloatType{3} ]]()\n  return (%1)\n", QG_STATUS_PARSE, "t.ir:2:40: tensor constant has 2 values but its shape needs 3"},
     /* 29 */ {"graph(%x):\n  %1 : Tensor = aten::relu(%x), scope:\n  return (%1)\n", QG_STATUS_PARSE, "t.ir:2:39: expected a scope name"},
-    /* 31 */ {"graph(%x):\n  return (%x)\nwith prim::fork_0 = graph(%y):\n  return (%y)\n", QG_STATUS_UNSUPPORTED, "t.ir:3:1: subgraph attributes"},
+    /* 31 */ {"graph(%x):\n  return (%x)\nwith prim::fork_0 = graph(%y):\n  return (%y)\n", QG_STATUS_PARSE, "t.ir:3:6: 'with prim::fork_0' names no node: the graph has no node prim::fork_0"},
     /* 30 */ {"graph(%x):\n  %1 : int = prim::Constant[value=]()\n  return (%1)\n", QG_STATUS_PARSE, "t.ir:2:35: expected an attribute value but found ']'"},
+    /* Subgraph sections (text.h, Note [Subgraph sections]). */
+    /* 32 */ {FORK_HEAD FORK_SECTION "with prim::fork_0 = graph(%z):\n  return (%z)\n", QG_STATUS_PARSE, "t.ir:6:6: duplicate 'with prim::fork_0' section (the first is at line 4)"},
+    /* 33 */ {FORK_HEAD FORK_SECTION "with prim::fork_1 = graph(%z):\n  return (%z)\n", QG_STATUS_PARSE, "t.ir:6:6: 'with prim::fork_1' names no node: the graph has no node prim::fork_1"},
+    /* 34 */ {"graph(%x):\n  %1 : Future[Tensor] = prim::fork_3(%x)\n  return (%1)\n", QG_STATUS_PARSE, "t.ir:2:25: node prim::fork_3 has no 'with prim::fork_3 = graph(...)' section after the return line"},
+    /* 35 */ {"graph(%x):\n  %1 : Future[Tensor] = prim::fork_0(%x)\n  %2 : Future[Tensor] = prim::fork_0(%x)\n  return (%1)\n", QG_STATUS_PARSE, "t.ir:3:25: subgraph node 'prim::fork_0' appears twice (first at line 2)"},
+    /* 36 */ {"graph(%x):\n  %1 : Future[Tensor] = prim::forkk_0(%x)\n  return (%1)\n" FORK_SECTION, QG_STATUS_UNKNOWN_OP, "t.ir:2:25: unknown operator 'prim::forkk'"},
+    /* 37 */ {FORK_HEAD "with prim::fork_0 graph(%y):\n  return (%y)\n", QG_STATUS_PARSE, "t.ir:4:19: expected '=' but found 'graph'"},
+    /* 38 */ {FORK_HEAD "with = graph(%y):\n  return (%y)\n", QG_STATUS_PARSE, "t.ir:4:6: expected a node kind after 'with'"},
+    /* 39 */ {FORK_HEAD "with prim::fork_0 = grph(%y):\n  return (%y)\n", QG_STATUS_PARSE, "t.ir:4:21: expected 'graph('"},
+    /* 40: the subgraph's values are its own: %x of the enclosing graph is not visible. */
+    /* 40 */ {FORK_HEAD "with prim::fork_0 = graph(%y):\n  %2 : Tensor = aten::relu(%x)\n  return (%2)\n", QG_STATUS_PARSE, "t.ir:5:28: %x used before definition"},
+    /* 41: a nested group without its section (the subgraph's own count starts at 0). */
+    /* 41 */ {FORK_HEAD "with prim::fork_0 = graph(%y):\n  %2 : Future[Tensor] = prim::fork_0(%y)\n  return (%2)\n", QG_STATUS_PARSE, "t.ir:5:25: node prim::fork_0 has no 'with prim::fork_0 = graph(...)' section"},
+    /* 42 */ {FORK_HEAD "with prim::fork_0 = graph(%y):\n  return (%y)\n  %9 : int = prim::Constant[value=1]()\n", QG_STATUS_PARSE, "t.ir:6:3: expected end of input after the graph but found '%'"},
+    /* 43 */ {"graph(%x):\n  %1 : Tensor = prim::FusionGroup[g=<Graph>](%x)\n  return (%1)\n", QG_STATUS_UNSUPPORTED, "t.ir:2:37: graph attribute 'g' is printed as <Graph>, without its value"},
+    /* 44 */ {"graph(%x):\n  %1 : Tensor = prim::FusionGroup[gs=[<Graphs>]](%x)\n  return (%1)\n", QG_STATUS_UNSUPPORTED, "t.ir:2:38: graph attribute 'gs' is printed as [<Graphs>], without its value"},
 };
 
 Test(text_errors, malformed_inputs) {
   QG_ASSERT_OK(qg_op_registry_init());
   for (size_t i = 0; i < sizeof BAD / sizeof *BAD; i++) {
-    qg_parse_opts o = {.filename = "t.ir", .allow_unknown_ops = (i != 6)};
+    /* The registry check is on for the unknown-operator cases only. */
+    qg_parse_opts o = {.filename = "t.ir", .allow_unknown_ops = strstr(BAD[i].message, "unknown operator") == NULL};
     qg_graph_t *g = (qg_graph_t *)&o; /* must be reset to NULL */
     qg_status st = qg_graph_parse(BAD[i].text, strlen(BAD[i].text), &o, &g);
     cr_expect_eq(st, BAD[i].status, "case %zu: status %s, want %s (%s)", i + 1, qg_status_name(st),
@@ -656,6 +680,252 @@ Test(text_parse_at, embedded_graphs) {
   int line, col;
   qg_text_position(text, (size_t)(start - text), &line, &col);
   cr_assert(line == 8 && col == 16, "line %d col %d", line, col);
+}
+
+/* ---- (e) subgraph sections (text.h, Note [Subgraph sections]) --------------------------- */
+
+static char *read_fixture(const char *rel) { return qg_test_read_file(qg_test_fixture(rel), NULL); }
+
+/* The exporter's fixture of the seed's test_quantize_fork_wait (traced prim::fork, torch 1.13):
+ * parsed with the registry check on, the fork node gets kind prim::fork and the Subgraph. */
+Test(text_subgraph, seed_fork_wait_round_trips) {
+  char *js = read_fixture("seed/quantize_fork_wait.json");
+  cJSON *j = cJSON_Parse(js);
+  cr_assert_not_null(j);
+  qg_sym_t sg;
+  QG_ASSERT_OK(qg_sym_subgraph(&sg));
+  int forks = 0;
+  const cJSON *m;
+  cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(j, "methods")) {
+    const char *text = cJSON_GetObjectItemCaseSensitive(m, "graph")->valuestring;
+    qg_graph_t *g = NULL;
+    QG_ASSERT_OK(qg_graph_parse(text, strlen(text), NULL, &g));
+    QG_ASSERT_OK(qg_graph_lint(g));
+    char *s = print_graph(g, NULL);
+    assert_same_text(text, s, "quantize_fork_wait");
+    qg__free(s);
+    for (qg_node_t *n = qg_block_first(qg_graph_block(g)); n != qg_graph_block(g)->ret; n = n->next) {
+      if (n->kind != QG_SYM_prim_fork) continue;
+      forks++;
+      qg_graph_t *sub = qg_node_g(n, sg);
+      cr_assert_not_null(sub);
+      cr_assert_eq(qg_graph_parent_node(sub), n);
+      cr_assert_eq(qg_graph_cu(sub), qg_graph_cu(g));
+      cr_assert_eq(qg_graph_ninputs(sub), 1);
+      cr_assert_str_eq(qg_graph_input(sub, 0)->name, "x");
+      cr_assert_eq(qg_graph_noutputs(sub), 1);
+      cr_assert_eq(qg_graph_output(sub, 0)->node->kind, QG_SYM_aten_linear);
+      /* The subgraph keeps its own scopes and source comments. */
+      cr_assert_str_eq(qg_block_first(qg_graph_block(sub))->scope, "__module.fork_ops");
+    }
+    /* A clone prints the same, sections included. */
+    qg_graph_t *c;
+    QG_ASSERT_OK(qg_graph_clone(g, &c));
+    QG_ASSERT_OK(qg_graph_lint(c));
+    s = print_graph(c, NULL);
+    assert_same_text(text, s, "quantize_fork_wait clone");
+    qg__free(s);
+    qg_graph_destroy(c);
+    qg_graph_destroy(g);
+  }
+  cr_assert_eq(forks, 1);
+  cJSON_Delete(j);
+  free(js);
+}
+
+/* Nested groups as PyTorch numbers them: the subgraph of fork_0 has its own fork_0 / fork_1,
+ * printed right after its return line. */
+Test(text_subgraph, nested_groups) {
+  char *text = read_fixture("text/pytorch/fork_nested_trace.forward.graph.txt");
+  cr_assert(strstr(text, "  return (%9)\nwith prim::fork_0 = graph(") != NULL, "fixture changed?");
+  qg_graph_t *g = NULL;
+  QG_ASSERT_OK(qg_graph_parse(text, strlen(text), NULL, &g));
+  QG_ASSERT_OK(qg_graph_lint(g));
+  qg_sym_t sg;
+  QG_ASSERT_OK(qg_sym_subgraph(&sg));
+  const qg_node_t *f0 = node_at(g, 0), *f1 = node_at(g, 1);
+  cr_assert(f0->kind == QG_SYM_prim_fork && f1->kind == QG_SYM_prim_fork);
+  qg_graph_t *mid = qg_node_g(f0, sg), *leaf = qg_node_g(f1, sg);
+  cr_assert(mid && leaf);
+  int inner = 0;
+  for (qg_node_t *n = qg_block_first(qg_graph_block(mid)); n != qg_graph_block(mid)->ret; n = n->next) {
+    if (n->kind != QG_SYM_prim_fork) continue;
+    qg_graph_t *sub = qg_node_g(n, sg);
+    cr_assert(sub && qg_graph_parent_node(sub) == n);
+    cr_assert_eq(qg_graph_output(sub, 0)->node->kind, QG_SYM_aten_mul);
+    inner++;
+  }
+  cr_assert_eq(inner, 2);
+  cr_assert_eq(qg_graph_output(leaf, 0)->node->kind, QG_SYM_aten_mul);
+  char *s = print_graph(g, NULL);
+  assert_same_text(text, s, "fork_nested_trace");
+  qg__free(s);
+  qg_graph_destroy(g);
+  free(text);
+}
+
+/* Real PyTorch graphs with sections contain only registered ops (and group names). */
+Test(text_subgraph, registry_knows_fork_graphs) {
+  const char *files[] = {"text/pytorch/fork_nested_trace.forward.graph.txt", "text/pytorch/fork_in_block_script.graph.txt"};
+  for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+    char *text = read_fixture(files[i]);
+    qg_graph_t *g = NULL;
+    QG_ASSERT_OK(qg_graph_parse(text, strlen(text), NULL, &g));
+    qg_graph_destroy(g);
+    free(text);
+  }
+}
+
+/* PyTorch's graph.str(False), recorded next to each subgraph fixture: only the top-level nodes
+ * of the outer graph lose their comments; blocks and `with` sections keep theirs. */
+Test(text_subgraph, no_source_top_is_str_false) {
+  const char *names[] = {"fork_nested_trace.forward", "fork_in_block_script", "diff_graph_script.optimized"};
+  for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+    char path[256];
+    snprintf(path, sizeof path, "text/pytorch/%s.graph.txt", names[i]);
+    char *text = read_fixture(path);
+    snprintf(path, sizeof path, "text/pytorch/%s.str_false.txt", names[i]);
+    char *want = read_fixture(path);
+    char *all_dropped = strip_comments(text); /* what no_source prints */
+    cr_assert_str_neq(all_dropped, want, "%s: str(False) keeps some comments", names[i]);
+    free(all_dropped);
+    qg_graph_t *g = NULL;
+    QG_ASSERT_OK(qg_graph_parse(text, strlen(text), &ANY_OPS, &g));
+    qg_print_opts o = {.no_source_top = 1};
+    char *got = print_graph(g, &o);
+    assert_same_text(want, got, names[i]);
+    qg__free(got);
+    qg_graph_destroy(g);
+    free(want);
+    free(text);
+  }
+}
+
+/* A fork built through the API: group numbering, other attributes, a DifferentiableGraph
+ * (which prints none), the lone-node form, and no_source reaching into sections. */
+Test(text_subgraph, built_groups_print_like_pytorch) {
+  qg_sym_t sg;
+  QG_ASSERT_OK(qg_sym_subgraph(&sg));
+  qg_graph_t *g;
+  QG_ASSERT_OK(qg_graph_create(NULL, &g));
+  qg_value_t *x;
+  QG_ASSERT_OK(qg_graph_add_input(g, "x", qg_type_tensor(), &x));
+  qg_graph_t *sub;
+  const char *subtext = "graph(%y : Tensor):\n  %r : Tensor = aten::relu(%y) # s.py:1:2\n  return (%r)\n";
+  QG_ASSERT_OK(qg_graph_parse(subtext, strlen(subtext), &(qg_parse_opts){.cu = qg_graph_cu(g)}, &sub));
+  qg_sym_t k_fork = QG_SYM_prim_fork, k_diff;
+  QG_ASSERT_OK(qg_sym_intern("prim::DifferentiableGraph", &k_diff));
+  qg_node_t *f, *d;
+  QG_ASSERT_OK(qg_graph_insert_new(g, k_fork, 1, &x, 1, &f));
+  QG_ASSERT_OK(qg_node_set_g(f, sg, sub));
+  qg_sym_t nsym;
+  QG_ASSERT_OK(qg_sym_intern("n", &nsym));
+  QG_ASSERT_OK(qg_node_set_i(f, nsym, 3));
+  QG_ASSERT_OK(qg_value_set_name(f->outputs[0], "f"));
+  QG_ASSERT_OK(qg_graph_insert_new(g, k_diff, 1, &x, 1, &d));
+  QG_ASSERT_OK(qg_node_set_i(d, nsym, 4));
+  QG_ASSERT_OK(qg_node_set_g_owned(d, sg, sub));
+  QG_ASSERT_OK(qg_value_set_name(d->outputs[0], "d"));
+  QG_ASSERT_OK(qg_graph_register_output(g, f->outputs[0]));
+  QG_ASSERT_OK(qg_graph_register_output(g, d->outputs[0]));
+  QG_ASSERT_OK(qg_graph_lint(g));
+  char *s = print_graph(g, NULL);
+  const char *want =
+      "graph(%x : Tensor):\n"
+      "  %f : Tensor = prim::fork_0[n=3](%x)\n"
+      "  %d : Tensor = prim::DifferentiableGraph_1(%x)\n"
+      "  return (%f, %d)\n"
+      "with prim::fork_0 = graph(%y : Tensor):\n"
+      "  %r : Tensor = aten::relu(%y) # s.py:1:2\n"
+      "  return (%r)\n"
+      "with prim::DifferentiableGraph_1 = graph(%y : Tensor):\n"
+      "  %r : Tensor = aten::relu(%y) # s.py:1:2\n"
+      "  return (%r)\n";
+  cr_assert_str_eq(s, want);
+  qg__free(s);
+  qg_print_opts nosrc = {.no_source = 1};
+  s = print_graph(g, &nosrc);
+  char *stripped = strip_comments(want);
+  cr_assert_str_eq(s, stripped);
+  free(stripped);
+  qg__free(s);
+  qg_strbuf line = QG_STRBUF_INIT;
+  qg_node_print(f, &line);
+  cr_assert_str_eq(qg_strbuf_cstr(&line), "%f : Tensor = prim::fork[Subgraph=<Graph>, n=3](%x)");
+  qg_strbuf_free(&line);
+  /* What we print parses back (the DifferentiableGraph's own attribute is not in the text). */
+  qg_graph_t *g2 = NULL;
+  QG_ASSERT_OK(qg_graph_parse(want, strlen(want), &ANY_OPS, &g2));
+  cr_assert_eq(node_at(g2, 1)->kind, k_diff);
+  cr_assert_null(qg_node_attr(node_at(g2, 1), nsym));
+  cr_assert_eq(qg_node_attr(node_at(g2, 0), nsym)->i, 3);
+  qg_graph_destroy(g2);
+  qg_graph_destroy(g);
+}
+
+/* In module text a method's sections come before the next declaration: parse_at takes them. */
+Test(text_subgraph, parse_at_consumes_sections) {
+  const char *text =
+      "class __torch__.M {\n"
+      "  method forward = graph(%self : __torch__.M,\n"
+      "      %x : Tensor):\n"
+      "  %1 : Future[Tensor] = prim::fork_0(%x)\n"
+      "  %2 : Future[Tensor] = prim::fork_1(%x)\n"
+      "  return (%1, %2)\n"
+      "with prim::fork_0 = graph(%x : Tensor):\n"
+      "  %3 : Future[Tensor] = prim::fork_0(%x)\n"
+      "  return (%3)\n"
+      "with prim::fork_0 = graph(%x : Tensor):\n"
+      "  return (%x)\n"
+      "with prim::fork_1 = graph(%x : Tensor):\n"
+      "  return (%x)\n"
+      "  method other = graph(%self : __torch__.M):\n"
+      "    return (%self)\n"
+      "}\n";
+  const char *start = strstr(text, "graph(");
+  qg_graph_t *g = NULL;
+  size_t end = 0;
+  qg_parse_opts o = {.filename = "m.qg", .allow_unknown_ops = 1};
+  QG_ASSERT_OK(qg_graph_parse_at(text, strlen(text), (size_t)(start - text), &o, &g, &end));
+  cr_assert_eq(end, (size_t)(strstr(text, "  method other") - text));
+  char *s = print_graph(g, NULL);
+  size_t want_len = (size_t)(strstr(text, "  method other") - start);
+  cr_assert(strlen(s) == want_len && strncmp(s, start, want_len) == 0, "printed:\n%s", s);
+  qg__free(s);
+  qg_graph_destroy(g);
+  /* An error inside a section is reported at its place in the larger text. */
+  char *bad = strdup(text);
+  memcpy(strstr(bad, "return (%3)") + 8, "%4", 2);
+  cr_assert_eq(qg_graph_parse_at(bad, strlen(bad), (size_t)(start - text), &o, &g, &end), QG_STATUS_PARSE);
+  cr_assert_null(g);
+  cr_assert(strstr(qg_last_error(), "m.qg:9:11: %4 used before definition"), "%s", qg_last_error());
+  free(bad);
+}
+
+Test(text_subgraph, every_allocation_fails_cleanly) {
+  QG_ASSERT_OK(qg_op_registry_init());
+  char *text = read_fixture("text/pytorch/fork_nested_trace.forward.graph.txt");
+  QG_ASSERT_OK(parse_and_print(text)); /* warm up the symbol table */
+  size_t runs = qg_test_every_alloc_failure(parse_and_print, text);
+  cr_assert_gt(runs, 100);
+  free(text);
+}
+
+/* Deeply nested subgraphs are an error, not a stack overflow. */
+Test(text_subgraph, nesting_limit) {
+  qg_strbuf b = QG_STRBUF_INIT;
+  const char *level = "graph(%x):\n  %1 : Future[Tensor] = prim::fork_0(%x)\n  return (%1)\n";
+  qg_strbuf_append(&b, level);
+  for (int i = 0; i < 400; i++) {
+    qg_strbuf_append(&b, "with prim::fork_0 = ");
+    qg_strbuf_append(&b, level);
+  }
+  QG_ASSERT_OK(qg_strbuf_ok(&b));
+  qg_graph_t *g = NULL;
+  qg_status st = qg_graph_parse(qg_strbuf_cstr(&b), b.len, &ANY_OPS, &g);
+  cr_assert_eq(st, QG_STATUS_PARSE);
+  cr_assert(strstr(qg_last_error(), "subgraphs nested too deeply"), "%s", qg_last_error());
+  qg_strbuf_free(&b);
 }
 
 /* ---- speed ----------------------------------------------------------------------------- */

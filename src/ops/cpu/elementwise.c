@@ -14,11 +14,6 @@ typedef enum binop { OP_ADD, OP_MUL, OP_DIV_TRUE, OP_DIV_TRUNC, OP_DIV_FLOOR } b
 
 #define NO_DTYPE (-1)
 
-static int category(int d) {
-  if (d == QG_DTYPE_BOOL) return 0;
-  return qg__pw_is_float((qg_dtype)d) ? 2 : 1;
-}
-
 /* c10's combine_categories (no complex): `higher` wins unless the lower-priority one is of a
  * higher category. */
 static int combine(int higher, int lower) {
@@ -39,7 +34,6 @@ qg_dtype qg_cpu_result_type(const qg_tensor *a, const qg_tensor *b, int b_is_sca
     if (i == 1 && b_is_scalar && qg__pw_is_float((qg_dtype)cur)) cur = QG_DTYPE_F32;
     *slot = *slot == NO_DTYPE ? cur : (int)qg__pw_promote((qg_dtype)*slot, (qg_dtype)cur);
   }
-  (void)category;
   return (qg_dtype)combine(dim, combine(zero, wrapped));
 }
 

@@ -18,6 +18,8 @@ void qg_cpu_set_num_threads(int n) {
 
 int qg_cpu_get_num_threads(void) { return g_threads; }
 
+const char *qg_cpu_blas_core(void) { return openblas_get_corename(); }
+
 static int fits_int(int64_t v) { return v >= 0 && v <= INT_MAX; }
 
 /* C = beta * C for the k == 0 case (BLAS would also do it, but rejects lda < 1 there). */

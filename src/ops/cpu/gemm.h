@@ -26,4 +26,9 @@ void qg_cpu_set_num_threads(int n);
 /* The thread count last set (1 until qg_cpu_set_num_threads is called). */
 int qg_cpu_get_num_threads(void);
 
+/* OpenBLAS's kernel family ("SkylakeX", "Haswell", ...); static string. On virtual machines
+ * whose CPU model OpenBLAS does not know it falls back to "Prescott" (SSE3, ~5x slower):
+ * set OPENBLAS_CORETYPE=SkylakeX (or Haswell) in the environment before the program starts. */
+const char *qg_cpu_blas_core(void);
+
 #endif
