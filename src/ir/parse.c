@@ -1124,7 +1124,7 @@ static qg_status parse_impl(const char *text, size_t len, size_t start, const qg
   parser p;
   memset(&p, 0, sizeof p);
   p.opts = opts;
-  qg__lex_init(&p.lx, text, len, start, opts->filename);
+  qg__lex_init_hint(&p.lx, text, len, start, opts->filename, opts->hint_offset, opts->hint_line);
   qg_status st = qg_sym_subgraph(&p.subgraph);
   if (st == QG_OK) st = qg_graph_create(opts->cu, &p.g);
   if (st == QG_OK) {

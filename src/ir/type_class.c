@@ -158,6 +158,7 @@ qg_status qg_cu_define_function(qg_cu_t *cu, const char *qualname, qg_graph_t *g
     /* Roll back the registration so the unit is as before. */
     qg_hashmap_remove(&cu->named, f->qualname);
     cu->nominal.len--;
+    qg__free(f->methods); /* push_method may have grown the array before failing */
     qg__free(f->qualname);
     qg__free(f);
     goto fail;

@@ -56,6 +56,19 @@ qg_status qg_ival_list_push(qg_ival *list, qg_ival item) {
   return QG_OK;
 }
 
+qg_status qg_ival_future_new(qg_ival value, qg_ival *out) {
+  qg_ival f;
+  qg_status st = qg_ival_list_new(QG_IVAL_TUPLE, 1, &f);
+  if (st != QG_OK) {
+    qg_ival_release(&value);
+    return st;
+  }
+  f.u.list->items[f.u.list->len++] = value; /* room reserved above */
+  f.kind = QG_IVAL_FUTURE;
+  *out = f;
+  return QG_OK;
+}
+
 qg_status qg_ival_dict_new(qg_ival *out) {
   qg_ival_dict *p = qg__calloc(1, sizeof *p);
   if (!p) return qg_oom("a dict value");
@@ -123,7 +136,8 @@ qg_ival qg_ival_copy(qg_ival v) {
   case QG_IVAL_TENSOR: qg_tensor_retain(v.u.tensor); break;
   case QG_IVAL_STRING: v.u.str->refcount++; break;
   case QG_IVAL_LIST:
-  case QG_IVAL_TUPLE: v.u.list->refcount++; break;
+  case QG_IVAL_TUPLE:
+  case QG_IVAL_FUTURE: v.u.list->refcount++; break;
   case QG_IVAL_DICT: v.u.dict->refcount++; break;
   case QG_IVAL_OBJECT: v.u.obj->refcount++; break;
   default: break;
@@ -139,7 +153,8 @@ void qg_ival_release(qg_ival *v) {
     if (--v->u.str->refcount == 0) qg__free(v->u.str);
     break;
   case QG_IVAL_LIST:
-  case QG_IVAL_TUPLE: {
+  case QG_IVAL_TUPLE:
+  case QG_IVAL_FUTURE: {
     qg_ival_list *p = v->u.list;
     if (--p->refcount == 0) {
       for (size_t i = 0; i < p->len; i++) qg_ival_release(&p->items[i]);
@@ -223,7 +238,8 @@ int qg_ival_equal(const qg_ival *a, const qg_ival *b) {
     return a->u.str->len == b->u.str->len && memcmp(a->u.str->data, b->u.str->data, a->u.str->len) == 0;
   case QG_IVAL_TENSOR: return tensor_equal(a->u.tensor, b->u.tensor);
   case QG_IVAL_LIST:
-  case QG_IVAL_TUPLE: {
+  case QG_IVAL_TUPLE:
+  case QG_IVAL_FUTURE: {
     const qg_ival_list *x = a->u.list, *y = b->u.list;
     if (x->len != y->len) return 0;
     for (size_t i = 0; i < x->len; i++)
@@ -313,6 +329,11 @@ void qg_ival_describe(const qg_ival *v, qg_strbuf *out) {
     break;
   }
   case QG_IVAL_OBJECT: qg_strbuf_printf(out, "%s {...}", v->u.obj->type->qualname); break;
+  case QG_IVAL_FUTURE:
+    qg_strbuf_append(out, "Future(");
+    if (v->u.list->len) qg_ival_describe(&v->u.list->items[0], out);
+    qg_strbuf_putc(out, ')');
+    break;
   default: qg_strbuf_append(out, "?"); break;
   }
 }
@@ -359,6 +380,8 @@ int qg_ival_fits_type(const qg_ival *v, const qg_type_t *t) {
           !qg_ival_fits_type(&v->u.dict->values[i], t->elems[1]))
         return 0;
     return 1;
+  case QG_TYPE_FUTURE:
+    return v->kind == QG_IVAL_FUTURE && v->u.list->len == 1 && qg_ival_fits_type(&v->u.list->items[0], t->elems[0]);
   case QG_TYPE_CLASS:
     return v->kind == QG_IVAL_OBJECT && strcmp(v->u.obj->type->qualname, t->qualname) == 0;
   case QG_TYPE_INTERFACE: {

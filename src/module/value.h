@@ -32,7 +32,8 @@
   X(TUPLE, "tuple")          \
   X(DICT, "dict")            \
   X(OBJECT, "object")        \
-  X(DEVICE, "Device")
+  X(DEVICE, "Device")        \
+  X(FUTURE, "Future")
 
 typedef enum qg_ival_kind {
 #define QG__IVAL_ENUM(name, str) QG_IVAL_##name,
@@ -55,7 +56,7 @@ typedef struct qg_ival {
     qg_device device;      /* DEVICE */
     qg_tensor *tensor;     /* TENSOR: one reference */
     qg_ival_string *str;   /* STRING */
-    qg_ival_list *list;    /* LIST and TUPLE */
+    qg_ival_list *list;    /* LIST and TUPLE; FUTURE: a one-item list holding the result */
     qg_ival_dict *dict;    /* DICT */
     qg_ival_object *obj;   /* OBJECT */
   } u;
@@ -112,6 +113,9 @@ qg_status qg_ival_dict_new(qg_ival *out) QG_MUST_USE;
 qg_status qg_ival_dict_put(qg_ival *dict, qg_ival key, qg_ival value) QG_MUST_USE;
 /* A new object of class `cls` with every slot None. */
 qg_status qg_ival_object_new(const qg_type_t *cls, qg_ival *out) QG_MUST_USE;
+/* A completed future (prim::fork runs its body at once) holding `value` (ownership moves in,
+ * also on failure, where it is released). Its result is out->u.list->items[0]. */
+qg_status qg_ival_future_new(qg_ival value, qg_ival *out) QG_MUST_USE;
 
 /* ---- ownership ------------------------------------------------------------------------- */
 /* Returns v with one more reference (no allocation). */

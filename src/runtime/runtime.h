@@ -76,7 +76,18 @@ qg_status qg_arg_bool(const qg_op_call *c, size_t i, int *out) QG_MUST_USE;
 qg_status qg_arg_int_list(const qg_op_call *c, size_t i, int64_t *vals, size_t max, size_t *n) QG_MUST_USE;
 qg_status qg_arg_str(const qg_op_call *c, size_t i, const char **out) QG_MUST_USE;            /* borrowed */
 int qg_arg_is_none(const qg_op_call *c, size_t i);
+/* Optional scalars: *present = 0 for None (then *out is untouched). */
+qg_status qg_arg_opt_int(const qg_op_call *c, size_t i, int64_t *out, int *present) QG_MUST_USE;
+qg_status qg_arg_opt_double(const qg_op_call *c, size_t i, double *out, int *present) QG_MUST_USE;
+/* float[] (ints accepted and converted); at most max values. */
+qg_status qg_arg_double_list(const qg_op_call *c, size_t i, double *vals, size_t max, size_t *n) QG_MUST_USE;
+/* Any list or tuple: its items (borrowed). qg_arg_tensor_list also checks every item is a tensor
+ * (items[k].u.tensor). */
+qg_status qg_arg_list(const qg_op_call *c, size_t i, const qg_ival **items, size_t *n) QG_MUST_USE;
+qg_status qg_arg_tensor_list(const qg_op_call *c, size_t i, const qg_ival **items, size_t *n) QG_MUST_USE;
 /* Stores a new tensor result (takes the reference). */
 void qg_out_tensor(qg_op_call *c, size_t i, qg_tensor *t);
+/* Stores any result (takes ownership of v; a previous value in the slot is released). */
+void qg_out_ival(qg_op_call *c, size_t i, qg_ival v);
 
 #endif
