@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "base/strbuf.h"
+#include "base/vec.h"
 #include "ir/ir_impl.h"
 #include "runtime/runtime.h"
 

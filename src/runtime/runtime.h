@@ -55,6 +55,24 @@ typedef struct qg_run_opts {
   int num_threads; /* for kernels (BLAS); 0 = 1 */
 } qg_run_opts;
 
+/* A runner caches the plans of the graphs it has run (per graph: overloads resolved,
+ * constants evaluated, value lifetimes computed), so repeated calls (benchmarks, serving) do no
+ * per-call resolution. It borrows m, which must outlive it. Not thread-safe: use one runner per
+ * thread. */
+typedef struct qg_runner qg_runner;
+qg_status qg_runner_create(qg_module *m, const qg_run_opts *opts, qg_runner **out) QG_MUST_USE;
+void qg_runner_free(qg_runner *r); /* NULL is a no-op */
+/* As qg_run_method, with the runner's module and options. */
+qg_status qg_runner_run(qg_runner *r, const char *module_path, const char *method, const qg_ival *args,
+                        size_t nargs, qg_ival *out) QG_MUST_USE;
+/* As qg_run_graph; g may be any graph (its plan is cached too). CallFunction resolves functions
+ * in g's compilation unit. */
+qg_status qg_runner_run_graph(qg_runner *r, const qg_graph_t *g, const qg_ival *inputs, size_t ninputs,
+                              qg_ival *outputs) QG_MUST_USE;
+/* Number of aten::warn calls executed so far (warnings are not printed: library code never
+ * prints). */
+size_t qg_runner_warnings(const qg_runner *r);
+
 /* Runs method `method` of module m's root object (or of the submodule at dotted `module_path`,
  * NULL for the root) with positional arguments args[0..nargs) (not counting self). *out receives
  * the return value (a tuple for multiple returns), owned by the caller. Arguments are borrowed. */

@@ -26,9 +26,11 @@ void qg_cpu_set_num_threads(int n);
 /* The thread count last set (1 until qg_cpu_set_num_threads is called). */
 int qg_cpu_get_num_threads(void);
 
-/* OpenBLAS's kernel family ("SkylakeX", "Haswell", ...); static string. On virtual machines
- * whose CPU model OpenBLAS does not know it falls back to "Prescott" (SSE3, ~5x slower):
- * set OPENBLAS_CORETYPE=SkylakeX (or Haswell) in the environment before the program starts. */
+/* OpenBLAS's kernel family ("SkylakeX", "Haswell", ...); static string, "unavailable" if
+ * OpenBLAS cannot be loaded. OpenBLAS is loaded on first use with OPENBLAS_CORETYPE chosen from
+ * the CPU's features unless the environment sets it (see Note [Loading OpenBLAS at first use]
+ * in gemm.c): on VMs whose CPU model OpenBLAS does not know it would otherwise fall back to its
+ * SSE3 "Prescott" kernels (~3-5x slower). */
 const char *qg_cpu_blas_core(void);
 
 #endif
