@@ -200,14 +200,16 @@ static qg_status eval_constant(qg__pnode *pn) {
 /* The free function a CallFunction's first input names: a Function-typed constant whose
  * `name` attribute is the function's last name component ("hardtanh" for
  * __torch__.torch.nn.functional.hardtanh), or a function type naming it. */
-static const qg_graph_t *resolve_function(builder *b, const qg_node_t *n, const char **why) {
+static const qg_graph_t *resolve_function(builder *b, const qg_node_t *n, const char **why, const char **qualname) {
   if (n->ninputs == 0) {
     *why = "prim::CallFunction without a function input";
     return NULL;
   }
   const qg_value_t *fv = n->inputs[0];
-  if (fv->type->kind == QG_TYPE_FUNCTION && fv->type->nmethods && fv->type->methods[0].graph)
+  if (fv->type->kind == QG_TYPE_FUNCTION && fv->type->nmethods && fv->type->methods[0].graph) {
+    *qualname = fv->type->qualname;
     return fv->type->methods[0].graph;
+  }
   const char *name = fv->node->kind == QG_SYM_prim_Constant ? qg_node_s(fv->node, "name") : NULL;
   if (!name) {
     *why = "the function input is not a named function constant";
@@ -227,6 +229,7 @@ static const qg_graph_t *resolve_function(builder *b, const qg_node_t *n, const 
           return NULL;
         }
         found = t->methods[0].graph;
+        *qualname = t->qualname;
       }
     }
     break;
@@ -270,7 +273,7 @@ static qg_status build_node(builder *b, const qg_node_t *n, qg__pnode *pn) {
   case QG_SYM_prim_Loop: pn->kind = QG_P_LOOP; return QG_OK;
   case QG_SYM_prim_CallFunction:
     pn->kind = QG_P_CALLFUNCTION;
-    pn->callee = resolve_function(b, n, &pn->missing);
+    pn->callee = resolve_function(b, n, &pn->missing, &pn->name);
     if (!pn->callee) pn->kind = QG_P_MISSING;
     return QG_OK;
   default: break;
