@@ -697,3 +697,208 @@ Test(bundle, seed_fixtures_load_and_print_like_pytorch) {
   if (files == 0) cr_skip_test("no *.safetensors fixtures under %s", dirbuf);
   cr_assert_gt(methods, files, "too few methods checked");
 }
+
+/* ---- tensor constants (docs/formats.md, "Tensor constants") ---------------------------- */
+
+#include "ir/ir.h"
+
+TestSuite(constants, .init = make_tmpdir, .fini = remove_tmpdir);
+
+/* Three tensor constants in pre-order: %a (printed <Tensor>), %k inside the If block (ATen's
+ * inline repr, 4 decimals), %s (`{0.25}`); a function with one more. CONSTS is spliced in as
+ * the method's constants line. */
+#define CONST_TEXT(CONSTS, FCONSTS) CONST_HEAD CONSTS CONST_MID FCONSTS CONST_TAIL
+#define CONST_HEAD                                                                                               \
+  "quantgraph module 1\n\n"                                                                                      \
+  "module class __torch__.C {\n"                                                                                 \
+  "  attribute training : bool\n"                                                                                \
+  "  method forward = graph(%self : __torch__.C,\n"                                                              \
+  "      %x : Tensor):\n"                                                                                        \
+  "  %a : Float(4, 3, strides=[3, 1], requires_grad=0, device=cpu) = prim::Constant[value=<Tensor>]()\n"         \
+  "  %c : bool = prim::Constant[value=1]()\n"                                                                    \
+  "  %r : Tensor = prim::If(%c)\n"                                                                               \
+  "    block0():\n"                                                                                              \
+  "      %k : Float(2, strides=[1], requires_grad=0, device=cpu) = prim::Constant[value= 0.1235 -2.5000 [ "      \
+  "CPUFloatType{2} ]]()\n"                                                                                       \
+  "      -> (%k)\n"                                                                                              \
+  "    block1():\n"                                                                                              \
+  "      -> (%x)\n"                                                                                              \
+  "  %s : Double(requires_grad=0, device=cpu) = prim::Constant[value={0.25}]()\n"                                \
+  "  %t : (Tensor, Tensor, Tensor) = prim::TupleConstruct(%a, %r, %s)\n"                                         \
+  "  return (%t)\n"
+#define CONST_MID                                                                                                \
+  "}\n\n"                                                                                                         \
+  "function __torch__.f = graph(%y : Tensor):\n"                                                                 \
+  "  %z : Tensor = prim::Constant[value={7}]()\n"                                                                \
+  "  return (%z)\n"
+#define CONST_TAIL                                                                                               \
+  "\n"                                                                                                           \
+  "root __torch__.C {\n"                                                                                         \
+  "  training = False\n"                                                                                         \
+  "}\n"
+
+#define GOOD_CONSTS "  constants = [tensor \"ca\", tensor \"ck\", tensor \"cs\"]\n"
+#define GOOD_FCONSTS "  constants = [tensor \"cf\"]\n"
+
+/* Bundle tensors: ca f32 [4,3] (0..11), ck f32 [2] {0.123456, -2.5}, cs f64 [] 0.25, cf i64 [] 7,
+ * and wrong ones: c64 f64 [4,3], c34 f32 [3,4], ck3 f32 [3]. */
+static void write_const_bundle(const char *path, const char *text) {
+  int64_t s43[2] = {4, 3}, s34[2] = {3, 4}, s2[1] = {2}, s3[1] = {3};
+  qg_tensor *ca = make_f32(2, s43, 0), *c34 = make_f32(2, s34, 0), *ck = make_f32(1, s2, 0), *ck3 = make_f32(1, s3, 0);
+  ((float *)qg_tensor_data(ck))[0] = 0.123456f;
+  ((float *)qg_tensor_data(ck))[1] = -2.5f;
+  qg_tensor *cs, *cf, *c64;
+  QG_ASSERT_OK(qg_tensor_create(QG_DTYPE_F64, 0, NULL, &cs));
+  *(double *)qg_tensor_data(cs) = 0.25;
+  QG_ASSERT_OK(qg_tensor_create(QG_DTYPE_I64, 0, NULL, &cf));
+  *(int64_t *)qg_tensor_data(cf) = 7;
+  QG_ASSERT_OK(qg_tensor_create(QG_DTYPE_F64, 2, s43, &c64));
+  qg_st_entry e[7] = {{"ca", ca}, {"ck", ck}, {"cs", cs}, {"cf", cf}, {"c64", c64}, {"c34", c34}, {"ck3", ck3}};
+  const char *keys[2] = {"quantgraph.format", "quantgraph.module"}, *vals[2] = {"1", text};
+  QG_ASSERT_OK(qg_safetensors_write(path, e, 7, keys, vals, 2));
+  qg_tensor *all[7] = {ca, ck, cs, cf, c64, c34, ck3};
+  for (int i = 0; i < 7; i++) qg_tensor_release(all[i]);
+}
+
+static const qg_tensor *const_at(const qg_graph_t *g, const char *name) {
+  for (qg_node_t *n = qg_block_first(qg_graph_block(g)); n != qg_graph_block(g)->ret; n = n->next) {
+    if (n->noutputs == 1 && n->outputs[0]->name && strcmp(n->outputs[0]->name, name) == 0) {
+      const qg_attr *a = qg_node_attr(n, qg_sym_lookup("value"));
+      return a && a->kind == QG_ATTR_TENSOR ? a->t : NULL;
+    }
+    for (uint32_t b = 0; b < n->nblocks; b++) {
+      for (qg_node_t *k = qg_block_first(n->blocks[b]); k != n->blocks[b]->ret; k = k->next) {
+        if (k->noutputs == 1 && k->outputs[0]->name && strcmp(k->outputs[0]->name, name) == 0)
+          return qg_node_attr(k, qg_sym_lookup("value"))->t;
+      }
+    }
+  }
+  return NULL;
+}
+
+static void check_const_module(const qg_module *m) {
+  const qg_graph_t *g = qg_class_find_method(qg_object_class(&m->root), "forward")->graph;
+  const qg_tensor *a = const_at(g, "a"), *k = const_at(g, "k"), *s = const_at(g, "s");
+  cr_assert(a && k && s);
+  cr_expect_eq(qg_tensor_numel(a), 12, "the <Tensor> placeholder was not replaced");
+  cr_expect_eq(((const float *)qg_tensor_data(a))[11], 11.0f);
+  cr_expect_eq(((const float *)qg_tensor_data(k))[0], 0.123456f, "the repr constant keeps only the text's 4 decimals");
+  cr_expect_eq(s->dtype, QG_DTYPE_F64);
+  cr_expect_eq(*(const double *)qg_tensor_data(s), 0.25);
+  const qg_type_t *f = qg_cu_find(m->cu, "__torch__.f");
+  cr_assert(f);
+  qg_graph_t *fg = f->methods[0].graph;
+  const qg_tensor *z = const_at(fg, "z");
+  cr_assert(z);
+  cr_expect_eq(z->dtype, QG_DTYPE_I64, "the function's constant comes from the bundle");
+}
+
+Test(constants, load_attaches_print_and_save_round_trip) {
+  const char *path = tmp_path("c.safetensors");
+  write_const_bundle(path, CONST_TEXT(GOOD_CONSTS, GOOD_FCONSTS));
+  qg_module *m = NULL, *m2 = NULL;
+  QG_ASSERT_OK(qg_module_load(path, &m));
+  check_const_module(m);
+  qg_strbuf t1 = QG_STRBUF_INIT, t2 = QG_STRBUF_INIT;
+  qg_tensor_names names = {0};
+  QG_ASSERT_OK(qg_module_text_print(m->cu, &m->root, &t1, &names));
+  const char *want =
+      "  return (%t)\n"
+      "  constants = [tensor \"__constants__.__torch__.C.forward.0\", tensor \"__constants__.__torch__.C.forward.1\", "
+      "tensor \"__constants__.__torch__.C.forward.2\"]\n}\n";
+  cr_expect(strstr(qg_strbuf_cstr(&t1), want), "no constants line in:\n%s", qg_strbuf_cstr(&t1));
+  cr_expect(strstr(qg_strbuf_cstr(&t1), "  return (%z)\n  constants = [tensor \"__constants__.__torch__.f.0\"]\n"),
+            "no function constants line in:\n%s", qg_strbuf_cstr(&t1));
+  /* The graph still prints as PyTorch would: the repr from the full-precision data. */
+  cr_expect(strstr(qg_strbuf_cstr(&t1), "prim::Constant[value= 0.1235 -2.5000 [ CPUFloatType{2} ]]()"), "%s",
+            qg_strbuf_cstr(&t1));
+  cr_expect_eq(names.n, 4, "4 constant tensors to store, got %zu", names.n);
+  qg_tensor_names_free(&names);
+  const char *path2 = tmp_path("c2.safetensors");
+  QG_ASSERT_OK(qg_module_save(m, path2));
+  QG_ASSERT_OK(qg_module_load(path2, &m2));
+  check_const_module(m2);
+  QG_ASSERT_OK(qg_module_text_print(m2->cu, &m2->root, &t2, NULL));
+  cr_expect_str_eq(qg_strbuf_cstr(&t1), qg_strbuf_cstr(&t2), "print differs after save/load");
+  qg_strbuf_free(&t1);
+  qg_strbuf_free(&t2);
+  qg_module_free(m);
+  qg_module_free(m2);
+}
+
+Test(constants, text_without_constants_line_still_loads) {
+  const char *path = tmp_path("c.safetensors");
+  write_const_bundle(path, CONST_TEXT("", ""));
+  qg_module *m = NULL;
+  QG_ASSERT_OK(qg_module_load(path, &m));
+  const qg_graph_t *g = qg_class_find_method(qg_object_class(&m->root), "forward")->graph;
+  cr_expect_eq(qg_tensor_numel(const_at(g, "a")), 0, "<Tensor> stays a placeholder");
+  /* A graph with a placeholder gets no constants line (there is no data to store). */
+  qg_strbuf t = QG_STRBUF_INIT;
+  QG_ASSERT_OK(qg_module_text_print(m->cu, &m->root, &t, NULL));
+  cr_expect(!strstr(qg_strbuf_cstr(&t), "__constants__.__torch__.C"), "%s", qg_strbuf_cstr(&t));
+  cr_expect(strstr(qg_strbuf_cstr(&t), "__constants__.__torch__.f.0"), "%s", qg_strbuf_cstr(&t));
+  qg_strbuf_free(&t);
+  qg_module_free(m);
+}
+
+typedef struct bad_const {
+  const char *what, *consts;
+  qg_status status;
+  const char *expect;
+} bad_const;
+
+/* The constants line is line 20 of CONST_TEXT. */
+static const bad_const bad_consts[] = {
+    {"too few", "  constants = [tensor \"ca\", tensor \"ck\"]\n", QG_STATUS_TYPE,
+     ":20:3: method forward of class __torch__.C has 3 tensor constant(s), but the constants list gives 2"},
+    {"too many", "  constants = [tensor \"ca\", tensor \"ck\", tensor \"cs\", tensor \"cs\"]\n", QG_STATUS_TYPE,
+     ":20:60: method forward of class __torch__.C has 3 tensor constant(s), but the constants list gives more"},
+    {"dtype", "  constants = [tensor \"c64\", tensor \"ck\", tensor \"cs\"]\n", QG_STATUS_TYPE,
+     ":20:17: tensor \"c64\" for constant 0 (%a, graph line 7) has dtype f64, but its type is Float(4, 3"},
+    {"shape", "  constants = [tensor \"c34\", tensor \"ck\", tensor \"cs\"]\n", QG_STATUS_TYPE,
+     ":20:17: tensor \"c34\" for constant 0 (%a, graph line 7) has shape [3, 4], but its type is Float(4, 3"},
+    {"repr shape", "  constants = [tensor \"ca\", tensor \"ck3\", tensor \"cs\"]\n", QG_STATUS_TYPE,
+     "tensor \"ck3\" for constant 1 (%k, graph line 11) is f32 [3], but the graph prints a f32 [2]"},
+    {"scalar gets many", "  constants = [tensor \"ca\", tensor \"ck\", tensor \"ck\"]\n", QG_STATUS_TYPE,
+     "tensor \"ck\" for constant 2 (%s, graph line 14) has 2 elements, but the graph prints one ({...})"},
+    {"placeholder gets few", "  constants = [tensor \"ck\", tensor \"ck\", tensor \"cs\"]\n", QG_STATUS_TYPE,
+     "has 2 element(s), but the graph prints it as <Tensor> (more than 10)"},
+    {"missing", "  constants = [tensor \"ca\", tensor \"nope\", tensor \"cs\"]\n", QG_STATUS_NOT_FOUND,
+     ":20:29: tensor \"nope\" is not in the bundle"},
+    {"not a tensor", "  constants = [tensor \"ca\", 3]\n", QG_STATUS_PARSE,
+     ":20:29: expected 'tensor \"NAME\"' in the constants list"},
+    {"unclosed", "  constants = [tensor \"ca\"\n", QG_STATUS_PARSE, "expected ',' or ']' in the constants list"},
+};
+
+Test(constants, mismatches_are_errors_with_positions) {
+  for (size_t i = 0; i < sizeof bad_consts / sizeof bad_consts[0]; i++) {
+    const bad_const *c = &bad_consts[i];
+    char path[512];
+    snprintf(path, sizeof path, "%s/badc%zu.safetensors", tmpdir, i);
+    char text[4096];
+    snprintf(text, sizeof text, "%s%s%s%s%s", CONST_HEAD, c->consts, CONST_MID, GOOD_FCONSTS, CONST_TAIL);
+    write_const_bundle(path, text);
+    qg_module *m = NULL;
+    qg_status s = qg_module_load(path, &m);
+    cr_expect_eq(s, c->status, "%s: expected %s, got %s (%s)", c->what, qg_status_name(c->status), qg_status_name(s),
+                 qg_last_error());
+    cr_expect(strstr(qg_last_error(), c->expect) != NULL, "%s: error \"%s\" lacks \"%s\"", c->what, qg_last_error(),
+              c->expect);
+    cr_expect_null(m);
+    qg_module_free(m);
+  }
+}
+
+static qg_status load_consts_once(void *ud) {
+  qg_module *m = NULL;
+  qg_status s = qg_module_load(ud, &m);
+  qg_module_free(m);
+  return s;
+}
+
+Test(constants, load_survives_every_allocation_failure) {
+  const char *path = tmp_path("c.safetensors");
+  write_const_bundle(path, CONST_TEXT(GOOD_CONSTS, GOOD_FCONSTS));
+  cr_expect_gt(qg_test_every_alloc_failure(load_consts_once, (void *)path), 10);
+}

@@ -320,7 +320,7 @@ class _Exporter:
         self.live_to_arch = {}
         self.tensors = []          # [(name, tensor)]
         self.tensor_names = {}     # identity key -> name
-        self.warnings = []         # things the bundle cannot carry (see _note_graph)
+        self.warnings = []         # things the bundle cannot carry (see _constants_line)
 
     # -- class name mapping ---------------------------------------------------------------
 
@@ -406,16 +406,30 @@ class _Exporter:
         return texts
 
     def method_graphs(self, obj):
-        return [(mn, str(obj._get_method(mn).graph)) for mn in obj._method_names()]
+        return [(mn, obj._get_method(mn).graph) for mn in obj._method_names()]
 
-    def _note_graph(self, where, text):
-        """Tensor constants (traced models capture plain tensor attributes as constants) print
-        as `<Tensor>` without their data: the bundle cannot carry them. Scalar tensor
-        constants print their value (`{1}`) and are fine."""
-        n = text.count("prim::Constant[value=<Tensor>]")
-        if n:
-            self.warnings.append("%s: %d tensor constant(s) printed as <Tensor>; their data is "
-                                 "not in the bundle" % (where, n))
+    def _constants_line(self, where, graph):
+        """The `constants = [tensor "...", ...]` line that follows a graph with tensor
+        constants (docs/formats.md, "Tensor constants"), or None. Traced graphs capture plain
+        tensor attributes as constants, which `str(graph)` prints as `<Tensor>` (or with 4
+        decimals), so their data is stored as bundle tensors named
+        `__constants__.<qualname>.<method>.<i>` (functions: `__constants__.<qualname>.<i>`)."""
+        consts = tensor_constants(graph)
+        if not consts:
+            return None
+        bad = [t for t in consts if t.is_quantized or t.layout != torch.strided or
+               t.dtype not in _DTYPES]
+        if bad:
+            self.warnings.append("%s: %d tensor constant(s) (%s) cannot be stored in bundle format "
+                                 "1; their data is not in the bundle"
+                                 % (where, len(bad), ", ".join(sorted({str(t.dtype) for t in bad}))))
+            return None
+        names = []
+        for i, t in enumerate(consts):
+            name = "__constants__.%s.%d" % (where, i)
+            self.tensors.append((name, t.detach().to("cpu").contiguous()))
+            names.append("tensor %s" % _fmt_string(name))
+        return "  constants = [" + ", ".join(names) + "]"
 
     def functions(self):
         """[(qualified name, graph text)] of every function reachable through Function constants."""
@@ -450,7 +464,7 @@ class _Exporter:
             fn = self._find_function(name)
             if fn is None:
                 raise ExportError("function %s (called through prim::CallFunction) not found" % name)
-            found.append((name, str(fn.graph)))
+            found.append((name, fn.graph))
             scan_graph(fn.graph)
         return found
 
@@ -576,14 +590,18 @@ class _Exporter:
             obj = instances.get(ln)
             if isinstance(obj, torch._C.ScriptModule):
                 for mn, g in self.method_graphs(obj):
-                    self._note_graph("%s.%s" % (ln, mn), g)
-                    out.append("  method %s = %s" % (mn, g.rstrip("\n")))
+                    out.append("  method %s = %s" % (mn, str(g).rstrip("\n")))
+                    line = self._constants_line("%s.%s" % (ln, mn), g)
+                    if line:
+                        out.append(line)
             out.append("}")
             out.append("")
         self.function_list = self.functions()
         for name, g in self.function_list:
-            self._note_graph(name, g)
-            out.append("function %s = %s" % (name, g.rstrip("\n")))
+            out.append("function %s = %s" % (name, str(g).rstrip("\n")))
+            line = self._constants_line(name, g)
+            if line:
+                out.append(line)
             out.append("")
         root_lines = []
         self._write_object(self.root, "", "", root_lines, top=True)
@@ -657,6 +675,32 @@ class _Exporter:
         if key is not None:
             self.tensor_names[key] = path
         return path
+
+
+def tensor_constants(graph):
+    """The tensors of the tensor-valued prim::Constant nodes of `graph`, in the order the
+    format numbers them (docs/formats.md): pre-order over the top block, each node before its
+    blocks (in order), then the graphs of its graph attributes (in attribute order: a traced
+    prim::fork's Subgraph), each walked the same way."""
+    out = []
+
+    def walk(nodes):
+        for n in nodes:
+            if n.kind() == "prim::Constant" and "value" in n.attributeNames() and \
+                    n.kindOf("value") == "t":
+                out.append(n.t("value"))
+            for b in n.blocks():
+                walk(b.nodes())
+            for a in n.attributeNames():
+                k = n.kindOf(a)
+                if k == "g":
+                    walk(n.g(a).nodes())
+                elif k == "gs":
+                    for sg in n.gs(a):
+                        walk(sg.nodes())
+
+    walk(graph.nodes())
+    return out
 
 
 def _join(path, name):

@@ -252,6 +252,181 @@ static qg_status parse_slot_decl(parser *p, qg_type_t *cls, qg_slot_kind kind) {
   return s;
 }
 
+static qg_status parse_string(parser *p, char **out, size_t *out_len);
+
+/* ---- tensor constants (docs/formats.md, "Tensor constants") ---------------------------- */
+
+/* The tensor-valued prim::Constant nodes of a graph in the order the format numbers them:
+ * pre-order over the top block, each node before its blocks (in order), then the graphs of its
+ * graph attributes (in attribute order), each walked the same way. */
+typedef struct tconsts {
+  qg_node_t **nodes;
+  size_t n, cap;
+} tconsts;
+
+static qg_sym_t sym_value(void) { return qg_sym_lookup("value"); }
+
+static const qg_attr *tensor_constant_attr(const qg_node_t *n) {
+  if (n->kind != QG_SYM_prim_Constant) return NULL;
+  const qg_attr *a = qg_node_attr(n, sym_value());
+  return a && a->kind == QG_ATTR_TENSOR ? a : NULL;
+}
+
+static qg_status collect_graph(const qg_graph_t *g, tconsts *tc);
+
+static qg_status collect_block(const qg_block_t *b, tconsts *tc) {
+  for (qg_node_t *n = qg_block_first(b); n != b->ret; n = n->next) {
+    if (tensor_constant_attr(n)) {
+      if (tc->n == tc->cap) {
+        size_t cap = tc->cap ? tc->cap * 2 : 16;
+        qg_node_t **nn = qg__realloc(tc->nodes, cap * sizeof *nn);
+        if (!nn) return qg_oom("tensor constants");
+        tc->nodes = nn;
+        tc->cap = cap;
+      }
+      tc->nodes[tc->n++] = n;
+    }
+    for (uint32_t k = 0; k < n->nblocks; k++) QG_TRY(collect_block(n->blocks[k], tc));
+    for (uint32_t k = 0; k < n->nattrs; k++) {
+      const qg_attr *a = &n->attrs[k];
+      if (a->kind == QG_ATTR_GRAPH && a->g) QG_TRY(collect_graph(a->g, tc));
+      if (a->kind == QG_ATTR_GRAPHS)
+        for (size_t j = 0; j < a->n; j++) QG_TRY(collect_graph(a->gs[j], tc));
+    }
+  }
+  return QG_OK;
+}
+
+static qg_status collect_graph(const qg_graph_t *g, tconsts *tc) { return collect_block(qg_graph_block(g), tc); }
+
+/* The dims of a detailed tensor type when all are known, else -1. */
+static int type_sizes(const qg_type_t *t, int64_t *sizes) {
+  if (!t || t->kind != QG_TYPE_TENSOR_DETAILED || t->tensor.ndim < 0 || t->tensor.ndim > QG_MAX_DIMS) return -1;
+  for (int k = 0; k < t->tensor.ndim; k++) {
+    if (t->tensor.sizes[k] < 0) return -1;
+    sizes[k] = t->tensor.sizes[k];
+  }
+  return t->tensor.ndim;
+}
+
+static void describe_shape(qg_strbuf *b, int ndim, const int64_t *shape) {
+  qg_strbuf_putc(b, '[');
+  for (int k = 0; k < ndim; k++) qg_strbuf_printf(b, k ? ", %lld" : "%lld", (long long)shape[k]);
+  qg_strbuf_putc(b, ']');
+}
+
+/* What the graph text says about constant n, checked against the bundle tensor t:
+ *   `<Tensor>` (parsed as an empty placeholder): more than 10 elements (PyTorch prints fewer
+ *     inline); dtype and sizes of the output type where it gives them;
+ *   `{x}`: one element; the output type's dtype and sizes where given;
+ *   ATen's inline repr (2..10 elements): exactly its dtype and shape.
+ * The values themselves are not compared: the text keeps only 4 decimals. */
+static qg_status check_constant(const parser *p, size_t at, const qg_node_t *n, const qg_tensor *t, size_t idx,
+                                const char *name) {
+  const qg_tensor *old = tensor_constant_attr(n)->t;
+  const qg_type_t *ty = n->noutputs == 1 ? n->outputs[0]->type : NULL;
+  int64_t numel = qg_tensor_numel(t), onumel = qg_tensor_numel(old);
+  int64_t sizes[QG_MAX_DIMS];
+  int tnd = type_sizes(ty, sizes);
+  qg_strbuf why = QG_STRBUF_INIT;
+  if (t->quantizer || qg_dtype_info(t->dtype)->is_quantized) {
+    qg_strbuf_append(&why, "is quantized");
+  } else if (onumel == 0 && numel <= 10) {
+    qg_strbuf_printf(&why, "has %lld element(s), but the graph prints it as <Tensor> (more than 10)", (long long)numel);
+  } else if (onumel == 1 && numel != 1) {
+    qg_strbuf_printf(&why, "has %lld elements, but the graph prints one ({...})", (long long)numel);
+  } else if (onumel > 1 && (t->dtype != old->dtype || t->ndim != old->ndim ||
+                            memcmp(t->shape, old->shape, (size_t)t->ndim * sizeof t->shape[0]) != 0)) {
+    qg_strbuf_printf(&why, "is %s ", qg_dtype_info(t->dtype)->name);
+    describe_shape(&why, t->ndim, t->shape);
+    qg_strbuf_printf(&why, ", but the graph prints a %s ", qg_dtype_info(old->dtype)->name);
+    describe_shape(&why, old->ndim, old->shape);
+  } else if (ty && ty->kind == QG_TYPE_TENSOR_DETAILED && ty->tensor.has_dtype && ty->tensor.dtype != t->dtype) {
+    qg_strbuf_printf(&why, "has dtype %s, but its type is %s", qg_dtype_info(t->dtype)->name, ty->str);
+  } else if (tnd >= 0 && (tnd != t->ndim || memcmp(sizes, t->shape, (size_t)tnd * sizeof sizes[0]) != 0)) {
+    qg_strbuf_append(&why, "has shape ");
+    describe_shape(&why, t->ndim, t->shape);
+    qg_strbuf_printf(&why, ", but its type is %s", ty->str);
+  }
+  qg_status s = qg_strbuf_ok(&why);
+  if (s == QG_OK && why.len) {
+    qg_strbuf v = QG_STRBUF_INIT;
+    qg_value_print_name(n->outputs[0], &v);
+    s = qg_strbuf_ok(&v);
+    if (s == QG_OK)
+      s = error_at(p, at, QG_STATUS_TYPE, "tensor \"%s\" for constant %zu (%%%s, graph line %d) %s", name, idx,
+                   qg_strbuf_cstr(&v), n->line, qg_strbuf_cstr(&why));
+    qg_strbuf_free(&v);
+  }
+  qg_strbuf_free(&why);
+  return s;
+}
+
+/* After a method or function graph: an optional `constants = [tensor "NAME", ...]` line that
+ * gives the data of the graph's tensor constants, in collect order. Each tensor replaces the
+ * value parsed from the text (which is a placeholder or only 4 decimals precise). */
+static qg_status parse_constants(parser *p, qg_graph_t *g, const char *what) {
+  skip_ws(p);
+  size_t line_at = p->pos, ws, n = scan_word(p, 0, &ws);
+  if (!word_is(p, ws, n, "constants")) {
+    p->pos = line_at;
+    return QG_OK;
+  }
+  QG_TRY(expect_char(p, '=', "after 'constants'"));
+  QG_TRY(expect_char(p, '[', "to open the constants list"));
+  tconsts tc = {0};
+  qg_status s = collect_graph(g, &tc);
+  size_t i = 0;
+  int closed = 0;
+  while (s == QG_OK) {
+    skip_ws(p);
+    if (peek(p) == ']') {
+      p->pos++;
+      closed = 1;
+      break;
+    }
+    if (i > 0) {
+      if (peek(p) != ',') {
+        s = at_end(p) ? error_at(p, line_at, QG_STATUS_PARSE, "unexpected end of text: the constants list is not closed")
+                      : error_at(p, p->pos, QG_STATUS_PARSE, "expected ',' or ']' in the constants list");
+        break;
+      }
+      p->pos++;
+      skip_ws(p);
+    }
+    size_t at = p->pos, kw, kn = scan_word(p, 0, &kw);
+    if (!word_is(p, kw, kn, "tensor")) {
+      s = error_at(p, at, QG_STATUS_PARSE, "expected 'tensor \"NAME\"' in the constants list");
+      break;
+    }
+    skip_blanks(p);
+    char *name = NULL;
+    size_t nlen;
+    if ((s = parse_string(p, &name, &nlen)) != QG_OK) break;
+    qg_tensor *t = NULL;
+    if (i >= tc.n) {
+      s = error_at(p, at, QG_STATUS_TYPE, "%s has %zu tensor constant(s), but the constants list gives more", what,
+                   tc.n);
+    } else if (!p->opts->lookup) {
+      s = error_at(p, at, QG_STATUS_NOT_FOUND, "tensor \"%s\": no tensor storage was given to the parser", name);
+    } else {
+      s = p->opts->lookup(p->opts->lookup_ud, name, &t);
+      if (s == QG_STATUS_NOT_FOUND) s = error_at(p, at, s, "tensor \"%s\" is not in the bundle", name);
+      else if (s != QG_OK) s = prefix_at(p, at, s);
+    }
+    if (s == QG_OK) s = check_constant(p, at, tc.nodes[i], t, i, name);
+    if (s == QG_OK) s = qg_node_set_t(tc.nodes[i], sym_value(), t);
+    qg_tensor_release(t);
+    qg__free(name);
+    i++;
+  }
+  if (s == QG_OK && closed && i != tc.n)
+    s = error_at(p, line_at, QG_STATUS_TYPE, "%s has %zu tensor constant(s), but the constants list gives %zu", what,
+                 tc.n, i);
+  qg__free(tc.nodes);
+  return s;
+}
+
 static qg_status parse_class(parser *p, size_t decl_at) {
   char *name = NULL;
   QG_TRY(read_word(p, 1, "a class name", &name));
@@ -286,6 +461,11 @@ static qg_status parse_class(parser *p, size_t decl_at) {
         s = error_at(p, mat, QG_STATUS_PARSE, "method '%s' is declared twice in class %s", mname, cls->qualname);
       if (s == QG_OK) s = parse_graph(p, &g);
       if (s == QG_OK) s = qg_class_add_method(cls, mname, g);
+      if (s == QG_OK) {
+        char what[512];
+        snprintf(what, sizeof what, "method %s of class %s", mname, cls->qualname);
+        s = parse_constants(p, qg_class_find_method(cls, mname)->graph, what);
+      }
       qg__free(mname);
       QG_TRY(s);
     } else {
@@ -345,6 +525,11 @@ static qg_status parse_function(parser *p) {
   if (s == QG_OK) s = parse_graph(p, &g);
   qg_type_t *fn;
   if (s == QG_OK) s = qg_cu_define_function(p->cu, name, g, &fn);
+  if (s == QG_OK) {
+    char what[512];
+    snprintf(what, sizeof what, "function %s", name);
+    s = parse_constants(p, fn->methods[0].graph, what);
+  }
   qg__free(name);
   return s;
 }
@@ -754,6 +939,7 @@ void qg_tensor_names_free(qg_tensor_names *tn) {
 typedef struct printer {
   qg_strbuf *out;
   qg_tensor_names names;
+  qg_tensor_names consts; /* tensor constants: always their own names (not shared with slots) */
   qg_strbuf path; /* dotted path of the value being printed */
   qg_status status;
 } printer;
@@ -880,6 +1066,59 @@ static void print_graph(printer *pr, const qg_graph_t *g) {
   qg_graph_print(g, NULL, pr->out);
 }
 
+static int names_push(qg_tensor_names *tn, char *name, qg_tensor *t) {
+  if (tn->n == tn->cap) {
+    size_t cap = tn->cap ? tn->cap * 2 : 16;
+    char **nn = qg__realloc(tn->names, cap * sizeof *nn);
+    if (!nn) return -1;
+    tn->names = nn;
+    qg_tensor **nt = qg__realloc(tn->tensors, cap * sizeof *nt);
+    if (!nt) return -1;
+    tn->tensors = nt;
+    tn->cap = cap;
+  }
+  tn->names[tn->n] = name;
+  tn->tensors[tn->n++] = t;
+  return 0;
+}
+
+/* `  constants = [tensor "PREFIX.0", ...]` after a graph with tensor constants, naming the
+ * tensors PREFIX.i. Not written when a constant is a `<Tensor>` placeholder (a text parsed
+ * without its data): there is no data to store, and the graph keeps printing `<Tensor>`. */
+static void print_constants(printer *pr, const qg_graph_t *g, const char *prefix) {
+  tconsts tc = {0};
+  qg_status s = collect_graph(g, &tc);
+  if (s != QG_OK) {
+    pr->out->oom = 1;
+    return;
+  }
+  int complete = tc.n > 0;
+  for (size_t i = 0; i < tc.n && complete; i++)
+    if (qg_tensor_numel(tensor_constant_attr(tc.nodes[i])->t) == 0) complete = 0;
+  if (complete) {
+    qg_strbuf_append(pr->out, "  constants = [");
+    for (size_t i = 0; i < tc.n; i++) {
+      qg_strbuf name = QG_STRBUF_INIT;
+      qg_strbuf_printf(&name, "%s.%zu", prefix, i);
+      if (qg_strbuf_ok(&name) != QG_OK) {
+        qg_strbuf_free(&name);
+        pr->out->oom = 1;
+        break;
+      }
+      char *owned = qg_strbuf_detach(&name);
+      if (names_push(&pr->consts, owned, tensor_constant_attr(tc.nodes[i])->t) != 0) {
+        qg__free(owned);
+        pr->out->oom = 1;
+        break;
+      }
+      qg_strbuf_append(pr->out, i ? ", tensor " : "tensor ");
+      qg_strbuf_append_quoted(pr->out, owned);
+    }
+    qg_strbuf_append(pr->out, "]\n");
+  }
+  qg__free(tc.nodes);
+}
+
 /* Prints class t after every class its slot types name (declarations before use). */
 static void print_class(printer *pr, const qg_type_t *t, qg_hashmap *done);
 
@@ -905,6 +1144,11 @@ static void print_class(printer *pr, const qg_type_t *t, qg_hashmap *done) {
   for (size_t i = 0; i < t->nmethods; i++) {
     qg_strbuf_printf(pr->out, "  method %s = ", t->methods[i].name);
     print_graph(pr, t->methods[i].graph);
+    qg_strbuf prefix = QG_STRBUF_INIT;
+    qg_strbuf_printf(&prefix, "__constants__.%s.%s", t->qualname, t->methods[i].name);
+    if (qg_strbuf_ok(&prefix) == QG_OK) print_constants(pr, t->methods[i].graph, qg_strbuf_cstr(&prefix));
+    else pr->out->oom = 1;
+    qg_strbuf_free(&prefix);
   }
   qg_strbuf_append(pr->out, "}\n\n");
 }
@@ -913,7 +1157,7 @@ qg_status qg_module_text_print(const qg_cu_t *cu, const qg_ival *root, qg_strbuf
   if (root->kind != QG_IVAL_OBJECT)
     return qg_set_error(QG_STATUS_INVALID_ARGUMENT, "the root of a module must be an object, not %s",
                         qg_ival_kind_name(root->kind));
-  printer pr = {out, {0}, QG_STRBUF_INIT, QG_OK};
+  printer pr = {out, {0}, {0}, QG_STRBUF_INIT, QG_OK};
   qg_hashmap done = QG_HASHMAP_INIT;
   qg_strbuf_append(out, "quantgraph module 1\n\n");
   size_t n = qg_cu_ntypes(cu);
@@ -933,6 +1177,11 @@ qg_status qg_module_text_print(const qg_cu_t *cu, const qg_ival *root, qg_strbuf
     if (t->kind != QG_TYPE_FUNCTION || t->nmethods == 0) continue;
     qg_strbuf_printf(out, "function %s = ", t->qualname);
     print_graph(&pr, t->methods[0].graph);
+    qg_strbuf prefix = QG_STRBUF_INIT;
+    qg_strbuf_printf(&prefix, "__constants__.%s", t->qualname);
+    if (qg_strbuf_ok(&prefix) == QG_OK) print_constants(&pr, t->methods[0].graph, qg_strbuf_cstr(&prefix));
+    else out->oom = 1;
+    qg_strbuf_free(&prefix);
     qg_strbuf_putc(out, '\n');
   }
   qg_strbuf_append(out, "root ");
@@ -943,6 +1192,12 @@ qg_status qg_module_text_print(const qg_cu_t *cu, const qg_ival *root, qg_strbuf
   if (s == QG_OK) s = qg_strbuf_ok(&pr.path);
   if (s == QG_OK) s = qg_strbuf_ok(out);
   qg_strbuf_free(&pr.path);
+  /* Constants after the slot tensors (names are owned by the table). */
+  for (size_t i = 0; i < pr.consts.n && s == QG_OK; i++) {
+    if (names_push(&pr.names, pr.consts.names[i], pr.consts.tensors[i]) != 0) s = qg_oom("module text");
+    else pr.consts.names[i] = NULL;
+  }
+  qg_tensor_names_free(&pr.consts);
   if (s == QG_OK && names) *names = pr.names;
   else qg_tensor_names_free(&pr.names);
   return s;

@@ -225,16 +225,16 @@ static qg_status run_node(qg_exec *ex, frame *fr, qg__pnode *pn) {
     if (pn->nout) set_slot(fr, pn->out[0], qg_ival_copy(pn->constant));
     return QG_OK;
   case QG_P_GETATTR: {
-    qg_ival *obj;
-    long s;
+    qg_ival *obj = NULL;
+    long s = 0;
     QG_TRY(object_input(fr, pn, &obj));
     QG_TRY(find_slot(pn, obj, &s));
     set_slot(fr, pn->out[0], qg_ival_copy(obj->u.obj->slots[s]));
     return QG_OK;
   }
   case QG_P_SETATTR: {
-    qg_ival *obj;
-    long s;
+    qg_ival *obj = NULL;
+    long s = 0;
     QG_TRY(object_input(fr, pn, &obj));
     QG_TRY(find_slot(pn, obj, &s));
     qg_ival_object_set(obj, (size_t)s, qg_ival_copy(fr->slots[pn->in[1]]));
@@ -253,7 +253,7 @@ static qg_status run_node(qg_exec *ex, frame *fr, qg__pnode *pn) {
   }
   case QG_P_LOOP: return run_loop(ex, fr, pn);
   case QG_P_CALLMETHOD: {
-    qg_ival *obj;
+    qg_ival *obj = NULL;
     QG_TRY(object_input(fr, pn, &obj));
     const qg_method *m = qg_class_find_method(obj->u.obj->type, pn->name);
     if (!m || !m->graph)

@@ -94,6 +94,11 @@ struct qg_exec {
   int located; /* the current error already names module, method and node */
 };
 
+/* The scalar (ops_scalar.c) and list/dict/str (ops_list.c) op tables, searched after
+ * qg__ops_prim_table and before the aten table. */
+const qg_op_impl_entry *qg__ops_scalar_table(size_t *n);
+const qg_op_impl_entry *qg__ops_list_table(size_t *n);
+
 /* The cached plan for g (built on first use). */
 qg_status qg__runner_plan(qg_runner *r, const qg_graph_t *g, qg__plan **out) QG_MUST_USE;
 

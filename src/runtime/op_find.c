@@ -4,12 +4,13 @@
  * overload entry wins over "*". */
 #include <string.h>
 
-#include "runtime/runtime.h"
+#include "runtime/interp_impl.h"
 
 typedef const qg_op_impl_entry *(*table_fn)(size_t *n);
 
 qg_op_impl qg_op_impl_find(const qg_schema_t *schema) {
-  static const table_fn tables[] = {qg__ops_prim_table, qg__ops_aten_table};
+  static const table_fn tables[] = {qg__ops_prim_table, qg__ops_scalar_table, qg__ops_list_table,
+                                    qg__ops_aten_table};
   const char *name = qg_sym_str(schema->name);
   const char *overload = schema->overload ? schema->overload : "";
   qg_op_impl any = NULL;

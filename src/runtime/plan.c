@@ -73,8 +73,11 @@ const qg_schema_t *qg__match_schema(const qg_node_t *n) {
     if (s->flags & QG_OP_SPECIAL) return s;
     if (s->is_vararg ? n->ninputs < s->nargs : n->ninputs != s->nargs) continue;
     size_t i = 0;
-    for (; i < s->nargs; i++)
+    for (; i < s->nargs; i++) {
+      /* Enum overloads (eq.enum) take enum values only; quantgraph graphs never carry enums. */
+      if (s->args[i].type_str && strncmp(s->args[i].type_str, "AnyEnumType", 11) == 0) break;
       if (!qg__type_matches(s->args[i].type, n->inputs[i]->type)) break;
+    }
     if (i == s->nargs) return s;
   }
   return NULL;
@@ -330,7 +333,7 @@ static qg_status push_u32(uint32_t **arr, uint32_t *n, uint32_t v) {
  * use (a use inside a nested block counts for the node owning that block: loop bodies run many
  * times). Values the block returns live until the block's end. */
 static qg_status place_release(builder *b, const qg_block_t *blk, qg__pblock *pb, const qg_value_t *v) {
-  uint32_t slot;
+  uint32_t slot = 0;
   QG_TRY(slot_of(b, v, &slot));
   long last = -1;
   int at_end = v->nuses == 0 && v->node == blk->param;

@@ -39,5 +39,6 @@ int qg_cli_wants_help(int argc, char **argv);
 
 int qg_cmd_print(int argc, char **argv);
 int qg_cmd_info(int argc, char **argv);
+int qg_cmd_run(int argc, char **argv);
 
 #endif

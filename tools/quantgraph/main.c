@@ -26,6 +26,24 @@ static const qg_cli_command commands[] = {
      "\n"
      "  --json   print one JSON object instead of text\n",
      qg_cmd_info},
+    {"run", "run a method of a bundle on tensors from a safetensors file",
+     "usage: quantgraph run BUNDLE --input IN.safetensors -o OUT.safetensors [--method NAME]\n"
+     "                      [--module PATH] [--device cpu] [--arg N=VALUE ...] [--threads N]\n"
+     "\n"
+     "Runs METHOD (default forward) of the root module or of the submodule at PATH. Tensors of\n"
+     "IN are the arguments by position: named \"0\", \"1\", ...; --arg N=VALUE gives argument N as\n"
+     "an int, float, True/False, None or a list like [1,2]. Outputs are flattened (tuples and\n"
+     "lists in order) into OUT as \"0\", \"1\", ...; ints, floats and bools are written as 0-dim\n"
+     "I64 / F64 / BOOL tensors. OUT is replaced atomically. See docs/runtime.md.\n"
+     "\n"
+     "  --input FILE    safetensors file with the tensor arguments\n"
+     "  -o, --output FILE  where to write the outputs\n"
+     "  --method NAME   method to run (default: forward)\n"
+     "  --module PATH   submodule to run, by dotted path (default: the root)\n"
+     "  --device NAME   cpu (cuda is not available yet)\n"
+     "  --arg N=VALUE   a non-tensor argument at position N\n"
+     "  --threads N     threads for the BLAS kernels\n",
+     qg_cmd_run},
 };
 
 static const size_t ncommands = sizeof commands / sizeof commands[0];

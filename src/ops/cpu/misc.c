@@ -247,6 +247,7 @@ qg_status qg_cpu_fill_(qg_tensor *x, qg_scalar v) {
 qg_status qg_cpu_full(int ndim, const int64_t *shape, qg_scalar v, qg_dtype dtype, qg_tensor **out) {
   for (int d = 0; d < ndim; d++)
     if (shape[d] < 0) {
+      char b[QG__PW_SHAPE_MAX];
       return qg_set_error(QG_STATUS_INVALID_ARGUMENT, "Trying to create tensor with negative dimension %lld: %s",
                           (long long)shape[d], qg__pw_shape_str(b, ndim, shape));
     }

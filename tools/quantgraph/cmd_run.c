@@ -1,0 +1,256 @@
+/* quantgraph run: runs a method of a bundle on tensors from a safetensors file and writes the
+ * outputs to another (docs/runtime.md). Inputs are named "0", "1", ... by position; --arg N=VALUE
+ * gives a scalar or list argument at position N instead. Outputs are flattened (nested tuples and
+ * lists in order) and named "0", "1", ...; non-tensor outputs become 0-dim tensors (int -> I64,
+ * float -> F64, bool -> BOOL); None and strings cannot be written and are an error. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "module/module.h"
+#include "runtime/runtime.h"
+#include "tensor/tensor_ops.h"
+
+#define MAX_ARGS 64
+
+/* VALUE of --arg: int, float, True/False, None, or a [..] list of those. */
+static qg_status parse_value(const char **p, qg_ival *out) {
+  const char *s = *p;
+  while (*s == ' ') s++;
+  if (*s == '[') {
+    s++;
+    QG_TRY(qg_ival_list_new(QG_IVAL_LIST, 0, out));
+    while (*s == ' ') s++;
+    if (*s == ']') {
+      *p = s + 1;
+      return QG_OK;
+    }
+    for (;;) {
+      qg_ival item;
+      qg_status st = parse_value(&s, &item);
+      if (st == QG_OK) st = qg_ival_list_push(out, item);
+      if (st != QG_OK) {
+        qg_ival_release(out);
+        return st;
+      }
+      while (*s == ' ') s++;
+      if (*s == ',') {
+        s++;
+        continue;
+      }
+      if (*s == ']') {
+        *p = s + 1;
+        return QG_OK;
+      }
+      qg_ival_release(out);
+      return qg_set_error(QG_STATUS_PARSE, "expected ',' or ']' at '%s'", s);
+    }
+  }
+  static const struct {
+    const char *word;
+    int kind;
+  } words[] = {{"True", 1}, {"true", 1}, {"False", 0}, {"false", 0}, {"None", -1}};
+  for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+    size_t n = strlen(words[i].word);
+    if (strncmp(s, words[i].word, n) == 0) {
+      *out = words[i].kind < 0 ? qg_ival_none() : qg_ival_bool(words[i].kind);
+      *p = s + n;
+      return QG_OK;
+    }
+  }
+  char *end;
+  long long iv = strtoll(s, &end, 10);
+  if (end != s && *end != '.' && *end != 'e' && *end != 'E' && *end != 'n' && *end != 'i') {
+    *out = qg_ival_int(iv);
+    *p = end;
+    return QG_OK;
+  }
+  double d = strtod(s, &end);
+  if (end == s) return qg_set_error(QG_STATUS_PARSE, "cannot read a value at '%s'", s);
+  *out = qg_ival_double(d);
+  *p = end;
+  return QG_OK;
+}
+
+typedef struct outputs {
+  qg_named_tensors nt;
+  size_t cap;
+} outputs;
+
+static qg_status add_output(outputs *o, qg_tensor *t) {
+  if (o->nt.n == o->cap) {
+    size_t cap = o->cap ? o->cap * 2 : 8;
+    char **names = realloc(o->nt.names, cap * sizeof *names);
+    if (!names) return qg_oom("output names");
+    o->nt.names = names;
+    qg_tensor **ts = realloc(o->nt.tensors, cap * sizeof *ts);
+    if (!ts) return qg_oom("outputs");
+    o->nt.tensors = ts;
+    o->cap = cap;
+  }
+  char name[32];
+  snprintf(name, sizeof name, "%zu", o->nt.n);
+  o->nt.names[o->nt.n] = strdup(name);
+  if (!o->nt.names[o->nt.n]) return qg_oom("an output name");
+  o->nt.tensors[o->nt.n++] = t;
+  return QG_OK;
+}
+
+static qg_status flatten(outputs *o, const qg_ival *v) {
+  qg_tensor *t = NULL;
+  switch (v->kind) {
+  case QG_IVAL_TENSOR:
+    qg_tensor_retain(v->u.tensor);
+    t = v->u.tensor;
+    break;
+  case QG_IVAL_INT:
+    QG_TRY(qg_tensor_scalar(QG_DTYPE_I64, 0, &t));
+    *(int64_t *)qg_tensor_data(t) = v->u.i;
+    break;
+  case QG_IVAL_DOUBLE: QG_TRY(qg_tensor_scalar(QG_DTYPE_F64, v->u.d, &t)); break;
+  case QG_IVAL_BOOL: QG_TRY(qg_tensor_scalar(QG_DTYPE_BOOL, v->u.b, &t)); break;
+  case QG_IVAL_LIST:
+  case QG_IVAL_TUPLE:
+    for (size_t i = 0; i < v->u.list->len; i++) QG_TRY(flatten(o, &v->u.list->items[i]));
+    return QG_OK;
+  default:
+    return qg_set_error(QG_STATUS_UNSUPPORTED, "output %zu is a %s, which cannot be written as a tensor", o->nt.n,
+                        qg_ival_kind_name(v->kind));
+  }
+  qg_status st = add_output(o, t);
+  if (st != QG_OK) qg_tensor_release(t);
+  return st;
+}
+
+static void outputs_free(outputs *o) {
+  for (size_t i = 0; i < o->nt.n; i++) {
+    free(o->nt.names[i]);
+    qg_tensor_release(o->nt.tensors[i]);
+  }
+  free(o->nt.names);
+  free(o->nt.tensors);
+}
+
+int qg_cmd_run(int argc, char **argv) {
+  if (qg_cli_wants_help(argc, argv)) {
+    qg_cli_print_usage("run", stdout);
+    return QG_EXIT_OK;
+  }
+  const char *bundle = NULL, *input = NULL, *output = NULL, *method = "forward", *module = NULL, *device = "cpu";
+  const char *val;
+  const char *argspecs[MAX_ARGS];
+  size_t nspecs = 0;
+  int threads = 0;
+  for (int i = 1; i < argc; i++) {
+    int r;
+    if ((r = qg_cli_option(argc, argv, &i, "input", &val)) != 0) {
+      if (r < 0) return qg_cli_usage_error("run", "--input needs a file");
+      input = val;
+    } else if ((r = qg_cli_option(argc, argv, &i, "method", &val)) != 0) {
+      if (r < 0) return qg_cli_usage_error("run", "--method needs a name");
+      method = val;
+    } else if ((r = qg_cli_option(argc, argv, &i, "module", &val)) != 0) {
+      if (r < 0) return qg_cli_usage_error("run", "--module needs a path");
+      module = val;
+    } else if ((r = qg_cli_option(argc, argv, &i, "device", &val)) != 0) {
+      if (r < 0) return qg_cli_usage_error("run", "--device needs a name");
+      device = val;
+    } else if ((r = qg_cli_option(argc, argv, &i, "threads", &val)) != 0) {
+      char *end;
+      long n = r < 0 ? 0 : strtol(val, &end, 10);
+      if (r < 0 || *end || n < 1 || n > 1024) return qg_cli_usage_error("run", "--threads needs a count from 1 to 1024");
+      threads = (int)n;
+    } else if ((r = qg_cli_option(argc, argv, &i, "arg", &val)) != 0) {
+      if (r < 0 || !strchr(val, '=')) return qg_cli_usage_error("run", "--arg needs N=VALUE");
+      if (nspecs == MAX_ARGS) return qg_cli_usage_error("run", "too many --arg options");
+      argspecs[nspecs++] = val;
+    } else if (strcmp(argv[i], "-o") == 0 || (r = qg_cli_option(argc, argv, &i, "output", &val)) != 0) {
+      if (strcmp(argv[i], "-o") == 0) {
+        if (i + 1 >= argc) return qg_cli_usage_error("run", "-o needs a file");
+        val = argv[++i];
+      } else if (r < 0) {
+        return qg_cli_usage_error("run", "--output needs a file");
+      }
+      output = val;
+    } else if (argv[i][0] == '-') {
+      return qg_cli_usage_error("run", "unknown option '%s'", argv[i]);
+    } else if (!bundle) {
+      bundle = argv[i];
+    } else {
+      return qg_cli_usage_error("run", "unexpected argument '%s'", argv[i]);
+    }
+  }
+  if (!bundle) return qg_cli_usage_error("run", "missing BUNDLE");
+  if (!output) return qg_cli_usage_error("run", "missing -o OUT.safetensors");
+  if (strcmp(device, "cpu") != 0) {
+    if (strncmp(device, "cuda", 4) == 0)
+      return qg_cli_error(QG_EXIT_BAD_INPUT, "--device %s: the CUDA backend cannot run models yet (use --device cpu)",
+                          device);
+    return qg_cli_usage_error("run", "unknown device '%s' (cpu or cuda)", device);
+  }
+
+  qg_module *m = NULL;
+  qg_named_tensors in = {0};
+  qg_ival args[MAX_ARGS];
+  size_t nargs = 0;
+  int rc = QG_EXIT_OK;
+  qg_status st = qg_module_load(bundle, &m);
+  if (st == QG_OK && input) st = qg_named_tensors_load(input, &in);
+  /* Positions: every "0".."N-1" from the input file plus --arg positions. */
+  for (size_t k = 0; k < MAX_ARGS; k++) args[k] = qg_ival_none();
+  if (st == QG_OK) {
+    for (size_t k = 0; k < in.n; k++) {
+      char *end;
+      unsigned long pos = strtoul(in.names[k], &end, 10);
+      if (*end || end == in.names[k] || pos >= MAX_ARGS) {
+        st = qg_set_error(QG_STATUS_INVALID_ARGUMENT, "%s: tensor '%s' is not named by an argument position (0, 1, ...)",
+                          input, in.names[k]);
+        break;
+      }
+      qg_tensor_retain(in.tensors[k]);
+      qg_ival_release(&args[pos]);
+      args[pos] = qg_ival_tensor(in.tensors[k]);
+      if (pos + 1 > nargs) nargs = pos + 1;
+    }
+  }
+  for (size_t k = 0; k < nspecs && st == QG_OK; k++) {
+    char *end;
+    unsigned long pos = strtoul(argspecs[k], &end, 10);
+    if (*end != '=' || end == argspecs[k] || pos >= MAX_ARGS) {
+      qg_cli_usage_error("run", "--arg '%s': N must be an argument position", argspecs[k]);
+      rc = QG_EXIT_USAGE;
+      break;
+    }
+    const char *p = end + 1;
+    qg_ival v;
+    st = parse_value(&p, &v);
+    if (st == QG_OK && *p) {
+      qg_ival_release(&v);
+      st = qg_set_error(QG_STATUS_PARSE, "trailing text '%s'", p);
+    }
+    if (st != QG_OK) {
+      st = qg_error_prefix(st, "--arg %s", argspecs[k]);
+      break;
+    }
+    qg_ival_release(&args[pos]);
+    args[pos] = v;
+    if (pos + 1 > nargs) nargs = pos + 1;
+  }
+  qg_ival result = qg_ival_none();
+  if (st == QG_OK && rc == QG_EXIT_OK) {
+    qg_run_opts opts = {threads};
+    st = qg_run_method(m, module, method, args, nargs, &opts, &result);
+  }
+  if (st == QG_OK && rc == QG_EXIT_OK) {
+    outputs o = {{0}, 0};
+    st = flatten(&o, &result);
+    if (st == QG_OK) st = qg_named_tensors_save(output, &o.nt);
+    outputs_free(&o);
+  }
+  if (st != QG_OK && rc == QG_EXIT_OK) rc = qg_cli_fail(st);
+  qg_ival_release(&result);
+  for (size_t k = 0; k < MAX_ARGS; k++) qg_ival_release(&args[k]);
+  qg_named_tensors_free(&in);
+  qg_module_free(m);
+  return rc;
+}
