@@ -136,34 +136,62 @@ static qg_status make_output(const qg_tensor *x, int ns, const pool_geom *g, qg_
   return qg_tensor_create(x->dtype, x->ndim, shape, y);
 }
 
-static void max_pool_run(const pool_geom *g, const void *x, void *y, int is64) {
-  const int64_t S = g->in[0] * g->in[1] * g->in[2];
-  int64_t o = 0;
-  for (int64_t pl = 0; pl < g->planes; pl++) {
-    const int64_t base = pl * S;
-    for (int64_t od = 0; od < g->out[0]; od++)
-      for (int64_t oh = 0; oh < g->out[1]; oh++)
-        for (int64_t ow = 0; ow < g->out[2]; ow++, o++) {
-          double best = -INFINITY;
-          for (int64_t a = 0; a < g->k[0]; a++) {
-            int64_t id = od * g->stride[0] - g->pad[0] + a * g->dil[0];
-            if (id < 0 || id >= g->in[0]) continue;
-            for (int64_t b = 0; b < g->k[1]; b++) {
-              int64_t ih = oh * g->stride[1] - g->pad[1] + b * g->dil[1];
-              if (ih < 0 || ih >= g->in[1]) continue;
-              for (int64_t c = 0; c < g->k[2]; c++) {
-                int64_t iw = ow * g->stride[2] - g->pad[2] + c * g->dil[2];
-                if (iw < 0 || iw >= g->in[2]) continue;
-                double v = qg__ld(x, is64, base + (id * g->in[1] + ih) * g->in[2] + iw);
-                if (v > best || isnan(v)) best = v;
-                if (isnan(best)) goto done; /* NaN wins; nothing can replace it */
-              }
-            }
-          }
-        done:
-          qg__st(y, is64, o, best);
-        }
+/* Valid kernel taps [*lo, *hi) along one dim for output position `o`: those whose input index
+ * o * stride - pad + tap * dil lies inside [0, in). Computed once per output instead of testing
+ * every tap. */
+static void tap_range(int64_t o, int64_t stride, int64_t pad, int64_t dil, int64_t k, int64_t in,
+                      int64_t *lo, int64_t *hi) {
+  int64_t start = o * stride - pad;
+  *lo = 0;
+  while (*lo < k && start + *lo * dil < 0) (*lo)++;
+  *hi = k;
+  while (*hi > *lo && start + (*hi - 1) * dil >= in) (*hi)--;
+}
+
+/* One typed loop per dtype: max over the valid taps; NaN wins (PyTorch). Branch-free inner loop
+ * (`v > m ? v : m` becomes maxss/maxsd; NaN is tracked separately): on real activations the
+ * comparisons are unpredictable and a branchy loop was 3x slower. */
+#define QG__MAX_POOL_RUN(NAME, T)                                                                  \
+  static void NAME(const pool_geom *g, const T *x, T *y) {                                          \
+    const int64_t S = g->in[0] * g->in[1] * g->in[2];                                               \
+    int64_t o = 0;                                                                                  \
+    for (int64_t pl = 0; pl < g->planes; pl++) {                                                    \
+      const T *xp = x + pl * S;                                                                     \
+      for (int64_t od = 0; od < g->out[0]; od++) {                                                  \
+        int64_t alo, ahi;                                                                           \
+        tap_range(od, g->stride[0], g->pad[0], g->dil[0], g->k[0], g->in[0], &alo, &ahi);           \
+        for (int64_t oh = 0; oh < g->out[1]; oh++) {                                                \
+          int64_t blo, bhi;                                                                         \
+          tap_range(oh, g->stride[1], g->pad[1], g->dil[1], g->k[1], g->in[1], &blo, &bhi);         \
+          for (int64_t ow = 0; ow < g->out[2]; ow++, o++) {                                         \
+            int64_t clo, chi;                                                                       \
+            tap_range(ow, g->stride[2], g->pad[2], g->dil[2], g->k[2], g->in[2], &clo, &chi);       \
+            const int64_t id0 = od * g->stride[0] - g->pad[0], ih0 = oh * g->stride[1] - g->pad[1], \
+                          iw0 = ow * g->stride[2] - g->pad[2];                                      \
+            T best = (T)-INFINITY;                                                                  \
+            int has_nan = 0;                                                                        \
+            for (int64_t a = alo; a < ahi; a++)                                                     \
+              for (int64_t b = blo; b < bhi; b++) {                                                 \
+                const T *row = xp + ((id0 + a * g->dil[0]) * g->in[1] + ih0 + b * g->dil[1]) * g->in[2] + iw0; \
+                for (int64_t c = clo; c < chi; c++) {                                               \
+                  T v = row[c * g->dil[2]];                                                         \
+                  best = v > best ? v : best;                                                       \
+                  has_nan |= v != v;                                                                \
+                }                                                                                   \
+              }                                                                                     \
+            y[o] = has_nan ? (T)NAN : best;                                                         \
+          }                                                                                         \
+        }                                                                                           \
+      }                                                                                             \
+    }                                                                                               \
   }
+QG__MAX_POOL_RUN(max_pool_run_f32, float)
+QG__MAX_POOL_RUN(max_pool_run_f64, double)
+#undef QG__MAX_POOL_RUN
+
+static void max_pool_run(const pool_geom *g, const void *x, void *y, int is64) {
+  if (is64) max_pool_run_f64(g, x, y);
+  else max_pool_run_f32(g, x, y);
 }
 
 qg_status qg_cpu_max_pool_nd(int nspatial, qg_tensor *input, const int64_t *kernel_size,
