@@ -848,26 +848,26 @@ typedef struct bad_const {
   const char *expect;
 } bad_const;
 
-/* The constants line is line 20 of CONST_TEXT. */
+/* The constants line is line 18 of CONST_TEXT. */
 static const bad_const bad_consts[] = {
     {"too few", "  constants = [tensor \"ca\", tensor \"ck\"]\n", QG_STATUS_TYPE,
-     ":20:3: method forward of class __torch__.C has 3 tensor constant(s), but the constants list gives 2"},
+     ":18:3: method forward of class __torch__.C has 3 tensor constant(s), but the constants list gives 2"},
     {"too many", "  constants = [tensor \"ca\", tensor \"ck\", tensor \"cs\", tensor \"cs\"]\n", QG_STATUS_TYPE,
-     ":20:60: method forward of class __torch__.C has 3 tensor constant(s), but the constants list gives more"},
+     ":18:55: method forward of class __torch__.C has 3 tensor constant(s), but the constants list gives more"},
     {"dtype", "  constants = [tensor \"c64\", tensor \"ck\", tensor \"cs\"]\n", QG_STATUS_TYPE,
-     ":20:17: tensor \"c64\" for constant 0 (%a, graph line 7) has dtype f64, but its type is Float(4, 3"},
+     ":18:16: tensor \"c64\" for constant 0 (%a, graph line 7) has dtype f64, but its type is Float(4, 3"},
     {"shape", "  constants = [tensor \"c34\", tensor \"ck\", tensor \"cs\"]\n", QG_STATUS_TYPE,
-     ":20:17: tensor \"c34\" for constant 0 (%a, graph line 7) has shape [3, 4], but its type is Float(4, 3"},
+     ":18:16: tensor \"c34\" for constant 0 (%a, graph line 7) has shape [3, 4], but its type is Float(4, 3"},
     {"repr shape", "  constants = [tensor \"ca\", tensor \"ck3\", tensor \"cs\"]\n", QG_STATUS_TYPE,
      "tensor \"ck3\" for constant 1 (%k, graph line 11) is f32 [3], but the graph prints a f32 [2]"},
     {"scalar gets many", "  constants = [tensor \"ca\", tensor \"ck\", tensor \"ck\"]\n", QG_STATUS_TYPE,
-     "tensor \"ck\" for constant 2 (%s, graph line 14) has 2 elements, but the graph prints one ({...})"},
+     "tensor \"ck\" for constant 2 (%s, graph line 15) has 2 elements, but the graph prints one ({...})"},
     {"placeholder gets few", "  constants = [tensor \"ck\", tensor \"ck\", tensor \"cs\"]\n", QG_STATUS_TYPE,
      "has 2 element(s), but the graph prints it as <Tensor> (more than 10)"},
     {"missing", "  constants = [tensor \"ca\", tensor \"nope\", tensor \"cs\"]\n", QG_STATUS_NOT_FOUND,
-     ":20:29: tensor \"nope\" is not in the bundle"},
+     ":18:29: tensor \"nope\" is not in the bundle"},
     {"not a tensor", "  constants = [tensor \"ca\", 3]\n", QG_STATUS_PARSE,
-     ":20:29: expected 'tensor \"NAME\"' in the constants list"},
+     ":18:29: expected 'tensor \"NAME\"' in the constants list"},
     {"unclosed", "  constants = [tensor \"ca\"\n", QG_STATUS_PARSE, "expected ',' or ']' in the constants list"},
 };
 

@@ -3,6 +3,7 @@
  * gives a scalar or list argument at position N instead. Outputs are flattened (nested tuples and
  * lists in order) and named "0", "1", ...; non-tensor outputs become 0-dim tensors (int -> I64,
  * float -> F64, bool -> BOOL); None and strings cannot be written and are an error. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -131,12 +132,64 @@ static void outputs_free(outputs *o) {
   free(o->nt.tensors);
 }
 
+/* --check: compares every output with the tensor of the same name in ref (e.g. PyTorch's output
+ * recorded by a fixture generator). Element-wise |got - want| <= tol * max(1, |want|) (relative
+ * tolerance with an absolute floor, the parity criterion of docs/runtime.md); NaN must meet NaN.
+ * Prints one line per output to stdout; returns QG_STATUS_CHECK_FAILED naming the first output
+ * that is off, or whose name/shape does not match. */
+static qg_status check_outputs(const qg_named_tensors *got, const char *ref_path, double tol) {
+  qg_named_tensors ref = {0};
+  QG_TRY(qg_named_tensors_load(ref_path, &ref));
+  qg_status st = QG_OK;
+  if (ref.n != got->n)
+    st = qg_set_error(QG_STATUS_CHECK_FAILED, "--check %s: %zu reference tensors, but the method returned %zu outputs",
+                      ref_path, ref.n, got->n);
+  for (size_t i = 0; i < got->n && st == QG_OK; i++) {
+    const qg_tensor *a = got->tensors[i], *b = qg_named_tensors_get(&ref, got->names[i]);
+    if (!b) {
+      st = qg_set_error(QG_STATUS_CHECK_FAILED, "--check %s: no reference tensor named '%s'", ref_path, got->names[i]);
+      break;
+    }
+    int same_shape = a->ndim == b->ndim;
+    for (int d = 0; same_shape && d < a->ndim; d++) same_shape = a->shape[d] == b->shape[d];
+    if (!same_shape) {
+      st = qg_set_error(QG_STATUS_CHECK_FAILED, "--check %s: output '%s' has another shape than the reference",
+                        ref_path, got->names[i]);
+      break;
+    }
+    double max_abs = 0, max_rel = 0;
+    int64_t worst = -1;
+    for (int64_t k = 0; k < qg_tensor_numel(a); k++) {
+      double x = qg_tensor_get_flat(a, k), y = qg_tensor_get_flat(b, k);
+      if (isnan(x) || isnan(y)) {
+        if (isnan(x) != isnan(y) && worst < 0) worst = k;
+        continue;
+      }
+      double d = x == y ? 0.0 : fabs(x - y); /* equal infinities are no error */
+      double rel = d / fmax(1.0, fabs(y));
+      if (d > max_abs) max_abs = d;
+      if (rel > max_rel) max_rel = rel;
+      if (!(rel <= tol) && worst < 0) worst = k;
+    }
+    printf("check %s: max abs error %.3g, max rel error %.3g (tolerance %.3g): %s\n", got->names[i], max_abs, max_rel,
+           tol, worst < 0 ? "ok" : "MISMATCH");
+    if (worst >= 0)
+      st = qg_set_error(QG_STATUS_CHECK_FAILED, "--check %s: output '%s' element %lld is %.9g, the reference has %.9g",
+                        ref_path, got->names[i], (long long)worst, qg_tensor_get_flat(a, worst),
+                        qg_tensor_get_flat(b, worst));
+  }
+  qg_named_tensors_free(&ref);
+  return st;
+}
+
 int qg_cmd_run(int argc, char **argv) {
   if (qg_cli_wants_help(argc, argv)) {
     qg_cli_print_usage("run", stdout);
     return QG_EXIT_OK;
   }
   const char *bundle = NULL, *input = NULL, *output = NULL, *method = "forward", *module = NULL, *device = "cpu";
+  const char *check = NULL;
+  double tol = 1e-5;
   const char *val;
   const char *argspecs[MAX_ARGS];
   size_t nspecs = 0;
@@ -160,6 +213,13 @@ int qg_cmd_run(int argc, char **argv) {
       long n = r < 0 ? 0 : strtol(val, &end, 10);
       if (r < 0 || *end || n < 1 || n > 1024) return qg_cli_usage_error("run", "--threads needs a count from 1 to 1024");
       threads = (int)n;
+    } else if ((r = qg_cli_option(argc, argv, &i, "check", &val)) != 0) {
+      if (r < 0) return qg_cli_usage_error("run", "--check needs a file");
+      check = val;
+    } else if ((r = qg_cli_option(argc, argv, &i, "tolerance", &val)) != 0) {
+      char *end;
+      tol = r < 0 ? -1 : strtod(val, &end);
+      if (r < 0 || *end || !(tol >= 0)) return qg_cli_usage_error("run", "--tolerance needs a non-negative number");
     } else if ((r = qg_cli_option(argc, argv, &i, "arg", &val)) != 0) {
       if (r < 0 || !strchr(val, '=')) return qg_cli_usage_error("run", "--arg needs N=VALUE");
       if (nspecs == MAX_ARGS) return qg_cli_usage_error("run", "too many --arg options");
@@ -181,7 +241,7 @@ int qg_cmd_run(int argc, char **argv) {
     }
   }
   if (!bundle) return qg_cli_usage_error("run", "missing BUNDLE");
-  if (!output) return qg_cli_usage_error("run", "missing -o OUT.safetensors");
+  if (!output && !check) return qg_cli_usage_error("run", "missing -o OUT.safetensors (or --check REF.safetensors)");
   if (strcmp(device, "cpu") != 0) {
     if (strncmp(device, "cuda", 4) == 0)
       return qg_cli_error(QG_EXIT_BAD_INPUT, "--device %s: the CUDA backend cannot run models yet (use --device cpu)",
@@ -244,7 +304,8 @@ int qg_cmd_run(int argc, char **argv) {
   if (st == QG_OK && rc == QG_EXIT_OK) {
     outputs o = {{0}, 0};
     st = flatten(&o, &result);
-    if (st == QG_OK) st = qg_named_tensors_save(output, &o.nt);
+    if (st == QG_OK && output) st = qg_named_tensors_save(output, &o.nt);
+    if (st == QG_OK && check) st = check_outputs(&o.nt, check, tol);
     outputs_free(&o);
   }
   if (st != QG_OK && rc == QG_EXIT_OK) rc = qg_cli_fail(st);

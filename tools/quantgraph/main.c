@@ -29,6 +29,7 @@ static const qg_cli_command commands[] = {
     {"run", "run a method of a bundle on tensors from a safetensors file",
      "usage: quantgraph run BUNDLE --input IN.safetensors -o OUT.safetensors [--method NAME]\n"
      "                      [--module PATH] [--device cpu] [--arg N=VALUE ...] [--threads N]\n"
+     "                      [--check REF.safetensors [--tolerance R]]\n"
      "\n"
      "Runs METHOD (default forward) of the root module or of the submodule at PATH. Tensors of\n"
      "IN are the arguments by position: named \"0\", \"1\", ...; --arg N=VALUE gives argument N as\n"
@@ -42,7 +43,10 @@ static const qg_cli_command commands[] = {
      "  --module PATH   submodule to run, by dotted path (default: the root)\n"
      "  --device NAME   cpu (cuda is not available yet)\n"
      "  --arg N=VALUE   a non-tensor argument at position N\n"
-     "  --threads N     threads for the BLAS kernels\n",
+     "  --threads N     threads for the BLAS kernels\n"
+     "  --check REF     compare the outputs with REF's tensors of the same names (e.g. PyTorch's);\n"
+     "                  exit 1 if any element differs by more than R * max(1, |ref|)\n"
+     "  --tolerance R   relative tolerance with an absolute floor for --check (default 1e-5)\n",
      qg_cmd_run},
 };
 
