@@ -307,6 +307,15 @@ def _fmt_string(s):
     return "".join(out)
 
 
+def _import_from_buffer(cu, data):
+    """Loads a torch.jit.save archive into the compilation unit `cu` (so its class names are the
+    archive's, not re-mangled into the global unit). torch 2.x added a `restore_shapes` flag."""
+    try:
+        return torch._C.import_ir_module_from_buffer(cu, data, None, {})
+    except TypeError:
+        return torch._C.import_ir_module_from_buffer(cu, data, None, {}, False)
+
+
 class _Exporter:
     def __init__(self, module, cu=None):
         self.root = module._c if hasattr(module, "_c") else module
@@ -315,7 +324,7 @@ class _Exporter:
         self.decls = parse_archive_code(files)
         # The archive loaded back: its types carry the archive names used in `decls`.
         self.arch_cu = torch._C.CompilationUnit()
-        self.arch_root = torch._C.import_ir_module_from_buffer(self.arch_cu, archive, None, {})
+        self.arch_root = _import_from_buffer(self.arch_cu, archive)
         self.arch_to_live = {}
         self.live_to_arch = {}
         self.tensors = []          # [(name, tensor)]
@@ -783,7 +792,7 @@ def load_with_cu(path):
     cu = torch._C.CompilationUnit()
     with open(path, "rb") as f:
         data = f.read()
-    cpp = torch._C.import_ir_module_from_buffer(cu, data, None, {})
+    cpp = _import_from_buffer(cu, data)
     from torch.jit._recursive import wrap_cpp_module
     return wrap_cpp_module(cpp), cu
 

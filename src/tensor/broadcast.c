@@ -38,7 +38,7 @@ qg_status qg__wrap_dim(int64_t dim, int ndim, int *out) {
   return QG_OK;
 }
 
-const char *qg__tensor_shape_str(int ndim, const int64_t *shape, char *buf, size_t cap) {
+const char *qg_shape_str(int ndim, const int64_t *shape, char *buf, size_t cap) {
   size_t len = 0;
   buf[0] = 0;
   len += (size_t)snprintf(buf, cap, "[");

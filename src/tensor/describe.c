@@ -54,9 +54,9 @@ void qg_tensor_describe(const qg_tensor *t, qg_strbuf *out) {
     put_dim(t, 0, qg_tensor_data(t), n > ELIDE_NUMEL, out);
   }
   qg_strbuf_printf(out, ", dtype=%s, shape=%s", qg_dtype_info(t->dtype)->name,
-                   qg__tensor_shape_str(t->ndim, t->shape, buf, sizeof buf));
+                   qg_shape_str(t->ndim, t->shape, buf, sizeof buf));
   if (!qg_tensor_is_contiguous(t))
-    qg_strbuf_printf(out, ", strides=%s", qg__tensor_shape_str(t->ndim, t->strides, buf, sizeof buf));
+    qg_strbuf_printf(out, ", strides=%s", qg_shape_str(t->ndim, t->strides, buf, sizeof buf));
   const qg_quantizer *q = t->quantizer;
   if (q && q->scheme == QG_QSCHEME_PER_TENSOR_AFFINE)
     qg_strbuf_printf(out, ", scale=%.9g, zero_point=%lld", q->scale, (long long)q->zero_point);

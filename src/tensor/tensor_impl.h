@@ -43,7 +43,5 @@ qg_status qg__wrap_dim(int64_t dim, int ndim, int *out) QG_MUST_USE;
 qg_status qg__expand_geometry(const qg_tensor *t, int ndim, const int64_t *sizes, int64_t *shape,
                               int64_t *strides) QG_MUST_USE;
 
-/* Writes "[2, 3]" to a fixed buffer (for error messages). */
-const char *qg__tensor_shape_str(int ndim, const int64_t *shape, char *buf, size_t cap);
 
 #endif

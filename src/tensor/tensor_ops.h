@@ -66,6 +66,10 @@ qg_status qg_tensor_flatten(qg_tensor *t, int start_dim, int end_dim, qg_tensor 
 qg_status qg_broadcast_shapes(int andim, const int64_t *ashape, int bndim, const int64_t *bshape,
                               int *ndim, int64_t *shape) QG_MUST_USE;
 
+/* "[2, 3, 4]" into buf (cap bytes, truncated safely), for error messages; returns buf. */
+#define QG_SHAPE_STR_MAX 200
+const char *qg_shape_str(int ndim, const int64_t *shape, char *buf, size_t cap);
+
 /* ---- element access -------------------------------------------------------------------- */
 /* Element at a flat row-major index of t's logical shape, converted to double / written from
  * double (any strides, any dtype; quantized dtypes read/write the stored integer). For tests and

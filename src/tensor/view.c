@@ -83,13 +83,13 @@ static qg_status infer_size(const char *op, int ndim, const int64_t *shape, int6
         return qg_set_error(QG_STATUS_INVALID_ARGUMENT,
                             "%s: cannot reshape tensor of 0 elements into shape %s because the "
                             "unspecified dimension size -1 can be any value and is ambiguous",
-                            op, qg__tensor_shape_str(ndim, shape, buf, sizeof buf));
+                            op, qg_shape_str(ndim, shape, buf, sizeof buf));
       res[infer] = numel / newsize;
     }
     return QG_OK;
   }
   return qg_set_error(QG_STATUS_INVALID_ARGUMENT, "%s: shape '%s' is invalid for input of size %lld", op,
-                      qg__tensor_shape_str(ndim, shape, buf, sizeof buf), (long long)numel);
+                      qg_shape_str(ndim, shape, buf, sizeof buf), (long long)numel);
 }
 
 /* at::detail::computeStride: strides that make `newshape` a view of t, or 0 if impossible. */
@@ -223,7 +223,7 @@ qg_status qg_tensor_select(qg_tensor *t, int dim, int64_t index, qg_tensor **out
     char buf[SHAPE_BUF];
     return qg_set_error(QG_STATUS_INVALID_ARGUMENT,
                         "select(): index %lld out of range for tensor of size %s at dimension %d",
-                        (long long)index, qg__tensor_shape_str(t->ndim, t->shape, buf, sizeof buf), d);
+                        (long long)index, qg_shape_str(t->ndim, t->shape, buf, sizeof buf), d);
   }
   if (index < 0) index += size;
   int64_t shape[QG_MAX_DIMS], strides[QG_MAX_DIMS];
@@ -273,8 +273,8 @@ qg_status qg__expand_geometry(const qg_tensor *t, int ndim, const int64_t *sizes
     return qg_set_error(QG_STATUS_INVALID_ARGUMENT,
                         "expand(torch.%sTensor{%s}, size=%s): the number of sizes provided (%d) must be "
                         "greater or equal to the number of dimensions in the tensor (%d)",
-                        qg_dtype_info(t->dtype)->ir_name, qg__tensor_shape_str(t->ndim, t->shape, buf, sizeof buf),
-                        qg__tensor_shape_str(ndim, sizes, buf2, sizeof buf2), ndim, t->ndim);
+                        qg_dtype_info(t->dtype)->ir_name, qg_shape_str(t->ndim, t->shape, buf, sizeof buf),
+                        qg_shape_str(ndim, sizes, buf2, sizeof buf2), ndim, t->ndim);
   for (int i = ndim - 1; i >= 0; i--) {
     int off = ndim - 1 - i;
     int dim = t->ndim - 1 - off;
@@ -297,8 +297,8 @@ qg_status qg__expand_geometry(const qg_tensor *t, int ndim, const int64_t *sizes
         return qg_set_error(QG_STATUS_INVALID_ARGUMENT,
                             "The expanded size of the tensor (%lld) must match the existing size (%lld) at "
                             "non-singleton dimension %d.  Target sizes: %s.  Tensor sizes: %s",
-                            (long long)target, (long long)size, i, qg__tensor_shape_str(ndim, sizes, buf, sizeof buf),
-                            qg__tensor_shape_str(t->ndim, t->shape, buf2, sizeof buf2));
+                            (long long)target, (long long)size, i, qg_shape_str(ndim, sizes, buf, sizeof buf),
+                            qg_shape_str(t->ndim, t->shape, buf2, sizeof buf2));
       size = target;
       stride = 0;
     }

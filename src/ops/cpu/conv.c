@@ -32,7 +32,7 @@ static char *sizes_paren(char *buf, int n, const int64_t *v) {
   size_t len = 0;
   buf[len++] = '(';
   for (int i = 0; i < n; i++)
-    len += (size_t)snprintf(buf + len, QG__SHAPE_STR_MAX - len, "%s%lld", i ? " x " : "",
+    len += (size_t)snprintf(buf + len, QG_SHAPE_STR_MAX - len, "%s%lld", i ? " x " : "",
                             (long long)v[i]);
   buf[len++] = ')';
   buf[len] = '\0';
@@ -76,7 +76,7 @@ static qg_status check_params(const char *op, const qg_conv_params *p) {
 static qg_status make_geom(const char *op, const qg_tensor *x, const qg_tensor *w,
                            const qg_tensor *b, const qg_conv_params *p, qg__conv_geom *g,
                            int *batched) {
-  char s1[QG__SHAPE_STR_MAX], s2[QG__SHAPE_STR_MAX], s3[QG__SHAPE_STR_MAX];
+  char s1[QG_SHAPE_STR_MAX], s2[QG_SHAPE_STR_MAX], s3[QG_SHAPE_STR_MAX];
   int ns = p->nspatial;
   QG_TRY(qg__check_float(op, "input", x));
   QG_TRY(qg__check_same_dtype(op, "input", x, "weight", w));
@@ -85,12 +85,12 @@ static qg_status make_geom(const char *op, const qg_tensor *x, const qg_tensor *
   if (w->ndim != ns + 2)
     return qg_set_error(QG_STATUS_INVALID_ARGUMENT,
                         "%s: expected %d-dimensional weight, but got weight of size %s", op, ns + 2,
-                        qg__shape_str(s1, w->ndim, w->shape));
+                        qg_shape_str(w->ndim, w->shape, s1, QG_SHAPE_STR_MAX));
   if (x->ndim != ns + 1 && x->ndim != ns + 2)
     return qg_set_error(QG_STATUS_INVALID_ARGUMENT,
                         "Expected %dD (unbatched) or %dD (batched) input to %s, but got input of "
                         "size: %s",
-                        ns + 1, ns + 2, op, qg__shape_str(s1, x->ndim, x->shape));
+                        ns + 1, ns + 2, op, qg_shape_str(x->ndim, x->shape, s1, QG_SHAPE_STR_MAX));
   *batched = x->ndim == ns + 2;
   int64_t xs[QG_MAX_DIMS]; /* the input's shape with a batch dim */
   xs[0] = *batched ? x->shape[0] : 1;
@@ -107,13 +107,13 @@ static qg_status make_geom(const char *op, const qg_tensor *x, const qg_tensor *
                           "Given groups=%lld, expected weight to be divisible by %lld at "
                           "dimension 0, but got weight of size %s instead",
                           (long long)p->groups, (long long)p->groups,
-                          qg__shape_str(s1, w->ndim, w->shape));
+                          qg_shape_str(w->ndim, w->shape, s1, QG_SHAPE_STR_MAX));
     if (g->c_in != w->shape[1] * p->groups)
       return qg_set_error(QG_STATUS_INVALID_ARGUMENT,
                           "Given groups=%lld, weight of size %s, expected input%s to have %lld "
                           "channels, but got %lld channels instead",
-                          (long long)p->groups, qg__shape_str(s1, w->ndim, w->shape),
-                          qg__shape_str(s2, ns + 2, xs), (long long)(w->shape[1] * p->groups),
+                          (long long)p->groups, qg_shape_str(w->ndim, w->shape, s1, QG_SHAPE_STR_MAX),
+                          qg_shape_str(ns + 2, xs, s2, QG_SHAPE_STR_MAX), (long long)(w->shape[1] * p->groups),
                           (long long)g->c_in);
     g->c_out = w->shape[0];
   } else {
@@ -121,22 +121,22 @@ static qg_status make_geom(const char *op, const qg_tensor *x, const qg_tensor *
       return qg_set_error(QG_STATUS_INVALID_ARGUMENT,
                           "Given transposed=1, weight of size %s, expected input%s to have %lld "
                           "channels, but got %lld channels instead",
-                          qg__shape_str(s1, w->ndim, w->shape), qg__shape_str(s2, ns + 2, xs),
+                          qg_shape_str(w->ndim, w->shape, s1, QG_SHAPE_STR_MAX), qg_shape_str(ns + 2, xs, s2, QG_SHAPE_STR_MAX),
                           (long long)w->shape[0], (long long)g->c_in);
     if (w->shape[0] % p->groups != 0)
       return qg_set_error(QG_STATUS_INVALID_ARGUMENT,
                           "Given groups=%lld, expected weight to be divisible by %lld at "
                           "dimension 0, but got weight of size %s instead",
                           (long long)p->groups, (long long)p->groups,
-                          qg__shape_str(s1, w->ndim, w->shape));
+                          qg_shape_str(w->ndim, w->shape, s1, QG_SHAPE_STR_MAX));
     g->c_out = w->shape[1] * p->groups;
   }
   if (b && (b->ndim != 1 || b->shape[0] != g->c_out))
     return qg_set_error(QG_STATUS_INVALID_ARGUMENT,
                         "Given weight of size %s, expected bias to be 1-dimensional with %lld "
                         "elements, but got bias of size %s instead",
-                        qg__shape_str(s1, w->ndim, w->shape), (long long)g->c_out,
-                        qg__shape_str(s2, b->ndim, b->shape));
+                        qg_shape_str(w->ndim, w->shape, s1, QG_SHAPE_STR_MAX), (long long)g->c_out,
+                        qg_shape_str(b->ndim, b->shape, s2, QG_SHAPE_STR_MAX));
 
   /* Spatial dims, right-aligned into 3 slots. */
   int off = 3 - ns;
@@ -421,11 +421,11 @@ qg_status qg_cpu_convolution(qg_tensor *input, qg_tensor *weight, qg_tensor *bia
   *out = NULL;
   int ns = weight->ndim - 2;
   if (ns < 1 || ns > 3) {
-    char s[QG__SHAPE_STR_MAX];
+    char s[QG_SHAPE_STR_MAX];
     return qg_set_error(QG_STATUS_INVALID_ARGUMENT,
                         "_convolution: weight should have 3 to 5 dimensions, but got weight of "
                         "size %s",
-                        qg__shape_str(s, weight->ndim, weight->shape));
+                        qg_shape_str(weight->ndim, weight->shape, s, QG_SHAPE_STR_MAX));
   }
   if (transposed)
     return qg_cpu_conv_transpose_nd(ns, input, weight, bias, stride, nstride, padding, npadding,

@@ -136,7 +136,7 @@ static qg_status binary(binop op, int is_sub, qg_tensor *a, qg_tensor *b, int b_
   if (common == QG_DTYPE_F16 || common == QG_DTYPE_BF16)
     return qg_set_error(QG_STATUS_UNSUPPORTED, "%s: %s arithmetic is not supported", name,
                         qg_dtype_info(common)->name);
-  char s1[QG__PW_SHAPE_MAX], s2[QG__PW_SHAPE_MAX];
+  char s1[QG_SHAPE_STR_MAX], s2[QG_SHAPE_STR_MAX];
   int nd;
   int64_t shape[QG_MAX_DIMS];
   QG_TRY(qg_broadcast_shapes(a->ndim, a->shape, b->ndim, b->shape, &nd, shape));
@@ -144,7 +144,7 @@ static qg_status binary(binop op, int is_sub, qg_tensor *a, qg_tensor *b, int b_
     if (nd != a->ndim || memcmp(shape, a->shape, sizeof(int64_t) * (size_t)nd) != 0)
       return qg_set_error(QG_STATUS_INVALID_ARGUMENT,
                           "%s: output with shape %s doesn't match the broadcast shape %s", name,
-                          qg__pw_shape_str(s1, a->ndim, a->shape), qg__pw_shape_str(s2, nd, shape));
+                          qg_shape_str(a->ndim, a->shape, s1, QG_SHAPE_STR_MAX), qg_shape_str(nd, shape, s2, QG_SHAPE_STR_MAX));
     if (!can_cast(common, a->dtype))
       return qg_set_error(QG_STATUS_TYPE,
                           "%s: result type %s can't be cast to the desired output type %s", name,

@@ -13,11 +13,11 @@ static int64_t ld_index(const void *p, qg_dtype d, int64_t i) {
 }
 
 static qg_status check_weight(const char *op, const qg_tensor *w) {
-  char s[QG__SHAPE_STR_MAX];
+  char s[QG_SHAPE_STR_MAX];
   QG_TRY(qg__check_float(op, "weight", w));
   if (w->ndim != 2)
     return qg_set_error(QG_STATUS_INVALID_ARGUMENT, "%s: 'weight' must be 2-D, got size %s", op,
-                        qg__shape_str(s, w->ndim, w->shape));
+                        qg_shape_str(w->ndim, w->shape, s, QG_SHAPE_STR_MAX));
   return QG_OK;
 }
 
@@ -75,7 +75,7 @@ qg_status qg_cpu_embedding(qg_tensor *weight, qg_tensor *indices, qg_tensor **ou
 static qg_status check_bags(const qg_tensor *indices, const qg_tensor *offsets,
                             int include_last_offset, const int64_t *off, int64_t noff,
                             int64_t *nbags) {
-  char s[QG__SHAPE_STR_MAX];
+  char s[QG_SHAPE_STR_MAX];
   const int64_t n = qg_tensor_numel(indices);
   if (indices->ndim == 2) {
     if (offsets)
@@ -88,7 +88,7 @@ static qg_status check_bags(const qg_tensor *indices, const qg_tensor *offsets,
   if (indices->ndim != 1)
     return qg_set_error(QG_STATUS_INVALID_ARGUMENT,
                         "embedding_bag: input has to be 1D or 2D Tensor, but got Tensor of size %s",
-                        qg__shape_str(s, indices->ndim, indices->shape));
+                        qg_shape_str(indices->ndim, indices->shape, s, QG_SHAPE_STR_MAX));
   if (!offsets || offsets->ndim != 1)
     return qg_set_error(QG_STATUS_INVALID_ARGUMENT,
                         "embedding_bag: offsets has to be a 1D Tensor%s",
@@ -115,7 +115,7 @@ qg_status qg_cpu_embedding_bag(qg_tensor *weight, qg_tensor *indices, qg_tensor 
                                qg_embedding_bag_mode mode, qg_tensor *per_sample_weights,
                                int include_last_offset, int64_t padding_idx, qg_tensor **out) {
   static const char *const mode_names[] = {"sum", "mean", "max"};
-  char s1[QG__SHAPE_STR_MAX], s2[QG__SHAPE_STR_MAX];
+  char s1[QG_SHAPE_STR_MAX], s2[QG_SHAPE_STR_MAX];
   *out = NULL;
   const char *op = "embedding_bag";
   QG_TRY(check_weight(op, weight));
@@ -138,8 +138,8 @@ qg_status qg_cpu_embedding_bag(qg_tensor *weight, qg_tensor *indices, qg_tensor 
       return qg_set_error(QG_STATUS_INVALID_ARGUMENT,
                           "embedding_bag: expected per_sample_weights of size %s to match input "
                           "of size %s",
-                          qg__shape_str(s1, per_sample_weights->ndim, per_sample_weights->shape),
-                          qg__shape_str(s2, indices->ndim, indices->shape));
+                          qg_shape_str(per_sample_weights->ndim, per_sample_weights->shape, s1, QG_SHAPE_STR_MAX),
+                          qg_shape_str(indices->ndim, indices->shape, s2, QG_SHAPE_STR_MAX));
   }
   const int64_t rows = weight->shape[0], D = weight->shape[1];
   const int is64 = weight->dtype == QG_DTYPE_F64;

@@ -161,7 +161,7 @@ static void fill_broadcast(qg_dtype dt, void *y, int64_t rows, int64_t cols, con
 
 /* PyTorch's expand message when self cannot broadcast to [rows, cols]. */
 static qg_status check_expand(const qg_tensor *self, int64_t rows, int64_t cols) {
-  char s1[QG__SHAPE_STR_MAX], s2[QG__SHAPE_STR_MAX];
+  char s1[QG_SHAPE_STR_MAX], s2[QG_SHAPE_STR_MAX];
   int64_t target[2] = {rows, cols};
   if (self->ndim > 2)
     return qg_set_error(QG_STATUS_INVALID_ARGUMENT,
@@ -176,8 +176,8 @@ static qg_status check_expand(const qg_tensor *self, int64_t rows, int64_t cols)
                           "(%lld) at non-singleton dimension %d.  Target sizes: %s.  Tensor "
                           "sizes: %s",
                           (long long)target[d], (long long)self->shape[i], d,
-                          qg__shape_str(s1, 2, target),
-                          qg__shape_str(s2, self->ndim, self->shape));
+                          qg_shape_str(2, target, s1, QG_SHAPE_STR_MAX),
+                          qg_shape_str(self->ndim, self->shape, s2, QG_SHAPE_STR_MAX));
   }
   return QG_OK;
 }
@@ -220,14 +220,14 @@ qg_status qg_cpu_addmm(qg_tensor *self, qg_tensor *mat1, qg_tensor *mat2, double
 
 qg_status qg_cpu_linear(qg_tensor *input, qg_tensor *weight, qg_tensor *bias, qg_tensor **out) {
   *out = NULL;
-  char s1[QG__SHAPE_STR_MAX], s2[QG__SHAPE_STR_MAX];
+  char s1[QG_SHAPE_STR_MAX], s2[QG_SHAPE_STR_MAX];
   if (input->ndim == 0)
     return qg_set_error(QG_STATUS_INVALID_ARGUMENT,
                         "linear: both arguments to matmul need to be at least 1D, but they are 0D "
                         "and %dD", weight->ndim);
   if (weight->ndim != 2)
     return qg_set_error(QG_STATUS_INVALID_ARGUMENT, "linear: expected a 2-D weight, got size %s",
-                        qg__shape_str(s1, weight->ndim, weight->shape));
+                        qg_shape_str(weight->ndim, weight->shape, s1, QG_SHAPE_STR_MAX));
   const int64_t in = input->shape[input->ndim - 1], on = weight->shape[0];
   int64_t rows = 1;
   for (int i = 0; i < input->ndim - 1; i++) rows *= input->shape[i];
@@ -240,8 +240,8 @@ qg_status qg_cpu_linear(qg_tensor *input, qg_tensor *weight, qg_tensor *bias, qg
     if (!ok)
       return qg_set_error(QG_STATUS_INVALID_ARGUMENT,
                           "linear: bias of size %s does not match weight of size %s",
-                          qg__shape_str(s1, bias->ndim, bias->shape),
-                          qg__shape_str(s2, weight->ndim, weight->shape));
+                          qg_shape_str(bias->ndim, bias->shape, s1, QG_SHAPE_STR_MAX),
+                          qg_shape_str(weight->ndim, weight->shape, s2, QG_SHAPE_STR_MAX));
   }
   int64_t shape[QG_MAX_DIMS];
   memcpy(shape, input->shape, sizeof(int64_t) * (size_t)input->ndim);

@@ -3,22 +3,11 @@
 
 #include <stdio.h>
 
-char *qg__shape_str(char *buf, int ndim, const int64_t *shape) {
-  size_t n = 0;
-  buf[n++] = '[';
-  for (int i = 0; i < ndim && n < QG__SHAPE_STR_MAX - 24; i++)
-    n += (size_t)snprintf(buf + n, QG__SHAPE_STR_MAX - n, "%s%lld", i ? ", " : "",
-                          (long long)shape[i]);
-  buf[n++] = ']';
-  buf[n] = '\0';
-  return buf;
-}
-
 char *qg__shape_x(char *buf, int ndim, const int64_t *shape) {
   size_t n = 0;
   buf[0] = '\0';
-  for (int i = 0; i < ndim && n < QG__SHAPE_STR_MAX - 24; i++)
-    n += (size_t)snprintf(buf + n, QG__SHAPE_STR_MAX - n, "%s%lld", i ? "x" : "",
+  for (int i = 0; i < ndim && n < QG_SHAPE_STR_MAX - 24; i++)
+    n += (size_t)snprintf(buf + n, QG_SHAPE_STR_MAX - n, "%s%lld", i ? "x" : "",
                           (long long)shape[i]);
   return buf;
 }
@@ -46,11 +35,11 @@ qg_status qg__expand_ints(const char *op, const char *what, const int64_t *v, in
   } else if (len == n) {
     for (int i = 0; i < n; i++) dst[i] = v[i];
   } else {
-    char buf[QG__SHAPE_STR_MAX];
+    char buf[QG_SHAPE_STR_MAX];
     return qg_set_error(QG_STATUS_INVALID_ARGUMENT,
                         "%s: expected %s to be a single integer value or a list of %d values to "
                         "match the convolution dimensions, but got %s=%s",
-                        op, what, n, what, qg__shape_str(buf, len, v));
+                        op, what, n, what, qg_shape_str(len, v, buf, QG_SHAPE_STR_MAX));
   }
   return QG_OK;
 }

@@ -8,12 +8,9 @@
 
 #include "base/status.h"
 #include "tensor/tensor.h"
+#include "tensor/tensor_ops.h"
 
-/* Room for "[a, b, ...]" of QG_MAX_DIMS 20-digit sizes. */
-#define QG__SHAPE_STR_MAX 200
 
-/* Writes "[2, 3, 5]" (PyTorch's size formatting) into buf; returns buf. */
-char *qg__shape_str(char *buf, int ndim, const int64_t *shape);
 /* Writes "2x3" (the matmul message style) for a matrix's two sizes into buf; returns buf. */
 char *qg__shape_x(char *buf, int ndim, const int64_t *shape);
 

@@ -191,9 +191,9 @@ static qg_status masked_fill_into(qg_tensor *dst, qg_tensor *mask, qg_scalar val
   int64_t shape[QG_MAX_DIMS];
   QG_TRY(qg_broadcast_shapes(dst->ndim, dst->shape, mask->ndim, mask->shape, &ndim, shape));
   if (ndim != dst->ndim || memcmp(shape, dst->shape, sizeof(int64_t) * (size_t)ndim) != 0) {
-    char b1[QG__PW_SHAPE_MAX], b2[QG__PW_SHAPE_MAX];
+    char b1[QG_SHAPE_STR_MAX], b2[QG_SHAPE_STR_MAX];
     return qg_set_error(QG_STATUS_INVALID_ARGUMENT, "masked_fill: mask of shape %s does not broadcast to %s",
-                        qg__pw_shape_str(b1, mask->ndim, mask->shape), qg__pw_shape_str(b2, dst->ndim, dst->shape));
+                        qg_shape_str(mask->ndim, mask->shape, b1, QG_SHAPE_STR_MAX), qg_shape_str(dst->ndim, dst->shape, b2, QG_SHAPE_STR_MAX));
   }
   qg_tensor *v = NULL, *m = NULL;
   qg_status st = scalar_as(value, dst->dtype, &v);
@@ -247,9 +247,9 @@ qg_status qg_cpu_fill_(qg_tensor *x, qg_scalar v) {
 qg_status qg_cpu_full(int ndim, const int64_t *shape, qg_scalar v, qg_dtype dtype, qg_tensor **out) {
   for (int d = 0; d < ndim; d++)
     if (shape[d] < 0) {
-      char b[QG__PW_SHAPE_MAX];
+      char b[QG_SHAPE_STR_MAX];
       return qg_set_error(QG_STATUS_INVALID_ARGUMENT, "Trying to create tensor with negative dimension %lld: %s",
-                          (long long)shape[d], qg__pw_shape_str(b, ndim, shape));
+                          (long long)shape[d], qg_shape_str(ndim, shape, b, QG_SHAPE_STR_MAX));
     }
   if (qg_dtype_info(dtype)->is_quantized)
     return qg_set_error(QG_STATUS_UNSUPPORTED, "full: quantized dtype %s", qg_dtype_info(dtype)->name);

@@ -58,12 +58,12 @@ static double pget(const qg_tensor *p, int64_t i, double dflt) {
 /* Checks input [N, C, *] and makes the contiguous copy and output. */
 static qg_status prepare(const char *op, qg_tensor *input, int min_dims, qg_tensor **xc,
                          qg_tensor **y, int64_t *N, int64_t *C, int64_t *S) {
-  char buf[QG__PW_SHAPE_MAX];
+  char buf[QG_SHAPE_STR_MAX];
   QG_TRY(qg__pw_check_float(op, "input", input));
   if (input->ndim < min_dims)
     return qg_set_error(QG_STATUS_INVALID_ARGUMENT,
                         "%s: expected input with at least %d dims, got input of size %s", op,
-                        min_dims, qg__pw_shape_str(buf, input->ndim, input->shape));
+                        min_dims, qg_shape_str(input->ndim, input->shape, buf, QG_SHAPE_STR_MAX));
   *N = input->ndim > 0 ? input->shape[0] : 1;
   *C = input->ndim > 1 ? input->shape[1] : 1;
   *S = 1;
@@ -88,13 +88,13 @@ qg_status qg_cpu_batch_norm(qg_tensor *input, qg_tensor *weight, qg_tensor *bias
                             qg_tensor *running_mean, qg_tensor *running_var, int training,
                             double momentum, double eps, qg_tensor **out) {
   const char *op = "batch_norm";
-  char buf[QG__PW_SHAPE_MAX];
+  char buf[QG_SHAPE_STR_MAX];
   *out = NULL;
   QG_TRY(qg__pw_check_float(op, "input", input));
   if (input->ndim < 2)
     return qg_set_error(QG_STATUS_INVALID_ARGUMENT,
                         "%s: expected input with at least 2 dims, got input of size %s", op,
-                        qg__pw_shape_str(buf, input->ndim, input->shape));
+                        qg_shape_str(input->ndim, input->shape, buf, QG_SHAPE_STR_MAX));
   int64_t C = input->shape[1];
   QG_TRY(check_param(op, "weight", weight, C));
   QG_TRY(check_param(op, "bias", bias, C));
@@ -106,7 +106,7 @@ qg_status qg_cpu_batch_norm(qg_tensor *input, qg_tensor *weight, qg_tensor *bias
   if (training && qg_tensor_numel(input) / (C ? C : 1) <= 1 && qg_tensor_numel(input) > 0)
     return qg_set_error(QG_STATUS_INVALID_ARGUMENT,
                         "%s: Expected more than 1 value per channel when training, got input size %s",
-                        op, qg__pw_shape_str(buf, input->ndim, input->shape));
+                        op, qg_shape_str(input->ndim, input->shape, buf, QG_SHAPE_STR_MAX));
   qg_tensor *xc, *y;
   int64_t N, S;
   QG_TRY(prepare(op, input, 2, &xc, &y, &N, &C, &S));
@@ -134,7 +134,7 @@ qg_status qg_cpu_batch_norm(qg_tensor *input, qg_tensor *weight, qg_tensor *bias
 qg_status qg_cpu_layer_norm(qg_tensor *input, const int64_t *normalized_shape, int n,
                             qg_tensor *weight, qg_tensor *bias, double eps, qg_tensor **out) {
   const char *op = "layer_norm";
-  char b1[QG__PW_SHAPE_MAX], b2[QG__PW_SHAPE_MAX];
+  char b1[QG_SHAPE_STR_MAX], b2[QG_SHAPE_STR_MAX];
   *out = NULL;
   QG_TRY(qg__pw_check_float(op, "input", input));
   if (n < 1)
@@ -150,13 +150,13 @@ qg_status qg_cpu_layer_norm(qg_tensor *input, const int64_t *normalized_shape, i
   }
   if (!ok) {
     /* "[*, 4]" */
-    qg__pw_shape_str(b1, n, normalized_shape);
-    char star[QG__PW_SHAPE_MAX + 4];
+    qg_shape_str(n, normalized_shape, b1, QG_SHAPE_STR_MAX);
+    char star[QG_SHAPE_STR_MAX + 4];
     snprintf(star, sizeof star, "[*%s%s", n ? ", " : "", b1 + 1);
     return qg_set_error(QG_STATUS_INVALID_ARGUMENT,
                         "%s: Given normalized_shape=%s, expected input with shape %s, but got "
                         "input of size%s",
-                        op, b1, star, qg__pw_shape_str(b2, input->ndim, input->shape));
+                        op, b1, star, qg_shape_str(input->ndim, input->shape, b2, QG_SHAPE_STR_MAX));
   }
   const qg_tensor *ps[2] = {weight, bias};
   for (int i = 0; i < 2; i++)
@@ -165,8 +165,8 @@ qg_status qg_cpu_layer_norm(qg_tensor *input, const int64_t *normalized_shape, i
                           "%s: Expected %s to be of same shape as normalized_shape, but got %s of "
                           "shape %s and normalized_shape = %s",
                           op, i ? "bias" : "weight", i ? "bias" : "weight",
-                          qg__pw_shape_str(b1, ps[i]->ndim, ps[i]->shape),
-                          qg__pw_shape_str(b2, n, normalized_shape));
+                          qg_shape_str(ps[i]->ndim, ps[i]->shape, b1, QG_SHAPE_STR_MAX),
+                          qg_shape_str(n, normalized_shape, b2, QG_SHAPE_STR_MAX));
   qg_tensor *xc, *y;
   QG_TRY(qg_tensor_contiguous(input, &xc));
   qg_status st = qg_tensor_create(input->dtype, input->ndim, input->shape, &y);
@@ -192,7 +192,7 @@ qg_status qg_cpu_layer_norm(qg_tensor *input, const int64_t *normalized_shape, i
 qg_status qg_cpu_group_norm(qg_tensor *input, int64_t num_groups, qg_tensor *weight,
                             qg_tensor *bias, double eps, qg_tensor **out) {
   const char *op = "group_norm";
-  char buf[QG__PW_SHAPE_MAX];
+  char buf[QG_SHAPE_STR_MAX];
   *out = NULL;
   QG_TRY(qg__pw_check_float(op, "input", input));
   if (input->ndim < 2)
@@ -204,7 +204,7 @@ qg_status qg_cpu_group_norm(qg_tensor *input, int64_t num_groups, qg_tensor *wei
     return qg_set_error(QG_STATUS_INVALID_ARGUMENT,
                         "%s: Expected number of channels in input to be divisible by num_groups, "
                         "but got input of shape %s and num_groups=%lld",
-                        op, qg__pw_shape_str(buf, input->ndim, input->shape), (long long)num_groups);
+                        op, qg_shape_str(input->ndim, input->shape, buf, QG_SHAPE_STR_MAX), (long long)num_groups);
   QG_TRY(check_param(op, "weight", weight, C));
   QG_TRY(check_param(op, "bias", bias, C));
   qg_tensor *xc, *y;
@@ -232,7 +232,7 @@ qg_status qg_cpu_instance_norm(qg_tensor *input, qg_tensor *weight, qg_tensor *b
                                int use_input_stats, double momentum, double eps,
                                qg_tensor **out) {
   const char *op = "instance_norm";
-  char buf[QG__PW_SHAPE_MAX];
+  char buf[QG_SHAPE_STR_MAX];
   *out = NULL;
   QG_TRY(qg__pw_check_float(op, "input", input));
   if (!use_input_stats && (!running_mean || !running_var))
@@ -245,7 +245,7 @@ qg_status qg_cpu_instance_norm(qg_tensor *input, qg_tensor *weight, qg_tensor *b
   if (input->ndim < 2)
     return qg_set_error(QG_STATUS_INVALID_ARGUMENT,
                         "%s: expected input with at least 2 dims, got input of size %s", op,
-                        qg__pw_shape_str(buf, input->ndim, input->shape));
+                        qg_shape_str(input->ndim, input->shape, buf, QG_SHAPE_STR_MAX));
   int64_t C = input->shape[1];
   QG_TRY(check_param(op, "weight", weight, C));
   QG_TRY(check_param(op, "bias", bias, C));
@@ -259,7 +259,7 @@ qg_status qg_cpu_instance_norm(qg_tensor *input, qg_tensor *weight, qg_tensor *b
     qg_tensor_release(y);
     return qg_set_error(QG_STATUS_INVALID_ARGUMENT,
                         "%s: Expected more than 1 spatial element when training, got input size %s",
-                        op, qg__pw_shape_str(buf, input->ndim, input->shape));
+                        op, qg_shape_str(input->ndim, input->shape, buf, QG_SHAPE_STR_MAX));
   }
   int is64 = input->dtype == QG_DTYPE_F64;
   const void *x = qg_tensor_data(xc);

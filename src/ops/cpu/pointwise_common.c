@@ -58,17 +58,6 @@ qg_status qg__pw_dim_mask(const char *op, const int64_t *dims, int ndims, int nd
   return QG_OK;
 }
 
-char *qg__pw_shape_str(char *buf, int ndim, const int64_t *shape) {
-  size_t n = 0;
-  buf[n++] = '[';
-  for (int i = 0; i < ndim && n < QG__PW_SHAPE_MAX - 24; i++)
-    n += (size_t)snprintf(buf + n, QG__PW_SHAPE_MAX - n, "%s%lld", i ? ", " : "",
-                          (long long)shape[i]);
-  buf[n++] = ']';
-  buf[n] = '\0';
-  return buf;
-}
-
 const char *qg__pw_dtype_name(qg_dtype d) {
   switch (d) {
     case QG_DTYPE_U8: return "Byte";

@@ -47,9 +47,6 @@ qg_status qg__pw_wrap_dim(const char *op, int64_t dim, int ndim, int *out) QG_MU
 qg_status qg__pw_dim_mask(const char *op, const int64_t *dims, int ndims, int ndim,
                           int *mask) QG_MUST_USE;
 
-/* "[2, 3]" into buf (QG__PW_SHAPE_MAX bytes); returns buf. */
-#define QG__PW_SHAPE_MAX 200
-char *qg__pw_shape_str(char *buf, int ndim, const int64_t *shape);
 
 /* PyTorch's ScalarType name ("Float", "Long") of a dtype, for messages. */
 const char *qg__pw_dtype_name(qg_dtype d);

@@ -53,15 +53,15 @@ static int64_t pooled_size(int64_t in, int64_t k, int64_t pad, int64_t stride, i
 
 /* "(C x H x W)" style sizes: "(1x2x2)". */
 static char *paren_x(char *buf, int64_t c, int ns, const int64_t *v) {
-  int len = snprintf(buf, QG__SHAPE_STR_MAX, "(%lld", (long long)c);
+  int len = snprintf(buf, QG_SHAPE_STR_MAX, "(%lld", (long long)c);
   for (int i = 0; i < ns; i++)
-    len += snprintf(buf + len, (size_t)(QG__SHAPE_STR_MAX - len), "x%lld", (long long)v[i]);
-  snprintf(buf + len, (size_t)(QG__SHAPE_STR_MAX - len), ")");
+    len += snprintf(buf + len, (size_t)(QG_SHAPE_STR_MAX - len), "x%lld", (long long)v[i]);
+  snprintf(buf + len, (size_t)(QG_SHAPE_STR_MAX - len), ")");
   return buf;
 }
 
 static qg_status check_input(const char *op, const qg_tensor *x, int ns) {
-  char s[QG__SHAPE_STR_MAX];
+  char s[QG_SHAPE_STR_MAX];
   if (ns < 1 || ns > 3)
     return qg_set_error(QG_STATUS_INVALID_ARGUMENT, "pool: expected 1, 2 or 3 spatial dims, got %d", ns);
   QG_TRY(qg__check_float(op, "input", x));
@@ -69,13 +69,13 @@ static qg_status check_input(const char *op, const qg_tensor *x, int ns) {
     return qg_set_error(QG_STATUS_INVALID_ARGUMENT,
                         "%s: Expected %dD or %dD (batch mode) tensor for input, but got input of "
                         "size %s",
-                        op, ns + 1, ns + 2, qg__shape_str(s, x->ndim, x->shape));
+                        op, ns + 1, ns + 2, qg_shape_str(x->ndim, x->shape, s, QG_SHAPE_STR_MAX));
   for (int i = 1; i < x->ndim; i++)
     if (x->shape[i] == 0)
       return qg_set_error(QG_STATUS_INVALID_ARGUMENT,
                           "%s: Expected input to have non-zero size for non-batch dimensions, but "
                           "got input of size %s",
-                          op, qg__shape_str(s, x->ndim, x->shape));
+                          op, qg_shape_str(x->ndim, x->shape, s, QG_SHAPE_STR_MAX));
   return QG_OK;
 }
 
@@ -83,20 +83,20 @@ static qg_status check_input(const char *op, const qg_tensor *x, int ns) {
 static qg_status window_geom(const char *op, const qg_tensor *x, int ns, const int64_t *k,
                              const int64_t *s, const int64_t *p, const int64_t *d, int ceil_mode,
                              pool_geom *g) {
-  char b1[QG__SHAPE_STR_MAX], b2[QG__SHAPE_STR_MAX];
+  char b1[QG_SHAPE_STR_MAX], b2[QG_SHAPE_STR_MAX];
   for (int i = 0; i < ns; i++) {
     if (k[i] <= 0)
       return qg_set_error(QG_STATUS_INVALID_ARGUMENT,
                           "%s: kernel size should be greater than zero, but got %s",
-                          op, qg__shape_str(b1, ns, k));
+                          op, qg_shape_str(ns, k, b1, QG_SHAPE_STR_MAX));
     if (s[i] <= 0)
       return qg_set_error(QG_STATUS_INVALID_ARGUMENT,
                           "%s: stride should be greater than zero, but got %s", op,
-                          qg__shape_str(b1, ns, s));
+                          qg_shape_str(ns, s, b1, QG_SHAPE_STR_MAX));
     if (d[i] <= 0)
       return qg_set_error(QG_STATUS_INVALID_ARGUMENT,
                           "%s: dilation should be greater than zero, but got %s", op,
-                          qg__shape_str(b1, ns, d));
+                          qg_shape_str(ns, d, b1, QG_SHAPE_STR_MAX));
     if (p[i] < 0 || p[i] > k[i] / 2)
       return qg_set_error(QG_STATUS_INVALID_ARGUMENT,
                           "%s: pad should be at most half of kernel size, but got pad=%lld and "

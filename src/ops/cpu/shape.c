@@ -71,7 +71,7 @@ qg_status qg_cpu_cat(qg_tensor *const *tensors, int n, int64_t dim, qg_tensor **
 }
 
 qg_status qg_cpu_stack(qg_tensor *const *tensors, int n, int64_t dim, qg_tensor **out) {
-  char b1[QG__PW_SHAPE_MAX], b2[QG__PW_SHAPE_MAX];
+  char b1[QG_SHAPE_STR_MAX], b2[QG_SHAPE_STR_MAX];
   *out = NULL;
   if (n <= 0) return qg_set_error(QG_STATUS_INVALID_ARGUMENT, "stack expects a non-empty TensorList");
   const qg_tensor *t0 = tensors[0];
@@ -81,8 +81,8 @@ qg_status qg_cpu_stack(qg_tensor *const *tensors, int n, int64_t dim, qg_tensor 
       return qg_set_error(QG_STATUS_INVALID_ARGUMENT,
                           "stack expects each tensor to be equal size, but got %s at entry 0 and "
                           "%s at entry %d",
-                          qg__pw_shape_str(b1, t0->ndim, t0->shape),
-                          qg__pw_shape_str(b2, t->ndim, t->shape), i);
+                          qg_shape_str(t0->ndim, t0->shape, b1, QG_SHAPE_STR_MAX),
+                          qg_shape_str(t->ndim, t->shape, b2, QG_SHAPE_STR_MAX), i);
   }
   if (t0->ndim + 1 > QG_MAX_DIMS)
     return qg_set_error(QG_STATUS_INVALID_ARGUMENT, "stack: rank %d exceeds %d", t0->ndim + 1, QG_MAX_DIMS);
@@ -181,7 +181,7 @@ qg_status qg_cpu_split(qg_tensor *x, int64_t split_size, int64_t dim, qg_tensor 
 
 qg_status qg_cpu_split_with_sizes(qg_tensor *x, const int64_t *sizes, int nsizes, int64_t dim,
                                   qg_tensor ***outs, int64_t *nout) {
-  char buf[QG__PW_SHAPE_MAX];
+  char buf[QG_SHAPE_STR_MAX];
   *outs = NULL;
   *nout = 0;
   if (x->ndim == 0)
@@ -195,14 +195,14 @@ qg_status qg_cpu_split_with_sizes(qg_tensor *x, const int64_t *sizes, int nsizes
       return qg_set_error(QG_STATUS_INVALID_ARGUMENT,
                           "split_with_sizes expects split_sizes have only non-negative entries, "
                           "but got split_sizes=%s",
-                          qg__pw_shape_str(buf, nsizes, sizes));
+                          qg_shape_str(nsizes, sizes, buf, QG_SHAPE_STR_MAX));
     sum += sizes[i];
   }
   if (sum != x->shape[d])
     return qg_set_error(QG_STATUS_INVALID_ARGUMENT,
                         "split_with_sizes expects split_sizes to sum exactly to %lld (input "
                         "tensor's size at dimension %d), but got split_sizes=%s",
-                        (long long)x->shape[d], d, qg__pw_shape_str(buf, nsizes, sizes));
+                        (long long)x->shape[d], d, qg_shape_str(nsizes, sizes, buf, QG_SHAPE_STR_MAX));
   return slices(x, d, sizes, nsizes, outs, nout);
 }
 

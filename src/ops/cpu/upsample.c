@@ -79,19 +79,19 @@ static void linear_taps(int is64, int64_t in, int64_t out, double scale, int ali
 static qg_status upsample_impl(const char *op, int ns, qg_upsample_mode mode, qg_tensor *input,
                                const int64_t *osize, const double *scales, int align_corners,
                                qg_tensor **out) {
-  char s1[QG__SHAPE_STR_MAX], s2[QG__SHAPE_STR_MAX];
+  char s1[QG_SHAPE_STR_MAX], s2[QG_SHAPE_STR_MAX];
   QG_TRY(qg__check_float(op, "input", input));
   if (input->ndim != ns + 2)
     return qg_set_error(QG_STATUS_INVALID_ARGUMENT,
                         "%s: expected a %dD input [N, C, ...], got input of size %s", op, ns + 2,
-                        qg__shape_str(s1, input->ndim, input->shape));
+                        qg_shape_str(input->ndim, input->shape, s1, QG_SHAPE_STR_MAX));
   const int64_t *isize = input->shape + 2;
   for (int i = 0; i < ns; i++)
     if (isize[i] <= 0 || osize[i] <= 0)
       return qg_set_error(QG_STATUS_INVALID_ARGUMENT,
                           "%s: Input and output sizes should be greater than 0, but got input %s "
                           "output %s",
-                          op, qg__shape_str(s1, ns, isize), qg__shape_str(s2, ns, osize));
+                          op, qg_shape_str(ns, isize, s1, QG_SHAPE_STR_MAX), qg_shape_str(ns, osize, s2, QG_SHAPE_STR_MAX));
   int64_t in[3] = {1, 1, 1}, on[3] = {1, 1, 1};
   double sc[3] = {0, 0, 0};
   for (int i = 0; i < ns; i++) {
