@@ -94,7 +94,7 @@ aten::endswith aten::split aten::strip aten::lower aten::upper aten::manual_seed
 aten::rand aten::randn aten::randint aten::rand_like aten::randn_like aten::bernoulli
 aten::bernoulli_ aten::feature_dropout aten::alpha_dropout aten::dropout aten::is_grad_enabled
 aten::__isnot__ aten::__is__ aten::_unwrap_optional
-aten::silu_ aten::expand_as aten::view_as aten::_upsample_nearest_exact1d
+aten::is_autocast_enabled aten::is_autocast_cpu_enabled aten::silu_ aten::expand_as aten::view_as aten::_upsample_nearest_exact1d
 aten::_upsample_nearest_exact2d aten::_upsample_nearest_exact3d aten::_upsample_bilinear2d_aa
 aten::_upsample_bicubic2d_aa aten::gelu_ aten::sub_ aten::neg_ aten::clamp_min aten::clamp_max
 aten::log_sigmoid aten::softplus aten::mish aten::hardshrink aten::erf aten::rsqrt aten::reciprocal

@@ -400,6 +400,51 @@ static qg_status op_format(qg_op_call *c) {
   return out_string(c, 0, &sb);
 }
 
+/* aten::find(str self, str substr, int start=0, int end=-1) -> int: Python's str.find on
+ * [start, end) with Python's negative-index clamping; -1 when absent. */
+static qg_status op_find(qg_op_call *c) {
+  const char *s, *sub;
+  int64_t start, end;
+  QG_TRY(qg_arg_str(c, 0, &s));
+  QG_TRY(qg_arg_str(c, 1, &sub));
+  QG_TRY(qg_arg_int(c, 2, &start));
+  QG_TRY(qg_arg_int(c, 3, &end));
+  int64_t n = (int64_t)c->args[0].u.str->len, m = (int64_t)c->args[1].u.str->len;
+  if (start < 0) start = start + n < 0 ? 0 : start + n;
+  if (end < 0) end = end + n < 0 ? 0 : end + n;
+  if (end > n) end = n;
+  int64_t found = -1;
+  for (int64_t i = start; i + m <= end && found < 0; i++)
+    if (memcmp(s + i, sub, (size_t)m) == 0) found = i;
+  qg_out_ival(c, 0, qg_ival_int(found));
+  return QG_OK;
+}
+
+/* aten::any / aten::all on a list of bool, int, float or str: Python's any() / all() on the
+ * items' truth values. */
+static int truthy(const qg_ival *v) {
+  switch (v->kind) {
+    case QG_IVAL_BOOL: return v->u.b;
+    case QG_IVAL_INT: return v->u.i != 0;
+    case QG_IVAL_DOUBLE: return v->u.d != 0;
+    case QG_IVAL_STRING: return v->u.str->len != 0;
+    default: return 1;
+  }
+}
+
+static qg_status any_all(qg_op_call *c, int want_all) {
+  const qg_ival *items;
+  size_t n;
+  QG_TRY(qg_arg_list(c, 0, &items, &n));
+  int r = want_all;
+  for (size_t i = 0; i < n; i++)
+    if (truthy(&items[i]) != want_all) r = !want_all;
+  qg_out_ival(c, 0, qg_ival_bool(r));
+  return QG_OK;
+}
+static qg_status op_any(qg_op_call *c) { return any_all(c, 0); }
+static qg_status op_all(qg_op_call *c) { return any_all(c, 1); }
+
 static qg_status op_warn(qg_op_call *c) {
   /* Library code never prints: count the warning (qg_runner_warnings). */
   c->exec->runner->warnings++;
@@ -435,6 +480,14 @@ static const qg_op_impl_entry list_table[] = {
     {"aten::add", "str", op_str_add},
     {"aten::format", "", op_format},
     {"aten::warn", "", op_warn},
+    {"aten::find", "", op_find},
+    {"aten::any", "bool", op_any},
+    {"aten::any", "int", op_any},
+    {"aten::any", "float", op_any},
+    {"aten::any", "str", op_any},
+    {"aten::all", "bool", op_all},
+    {"aten::all", "int", op_all},
+    {"aten::all", "float", op_all},
 };
 
 const qg_op_impl_entry *qg__ops_list_table(size_t *n) {

@@ -127,6 +127,22 @@ static qg_status op_requires_grad_check(qg_op_call *c) {
   return QG_OK;
 }
 
+/* ---- execution-mode queries ---------------------------------------------------------------
+ * quantgraph runs inference only: there is no autograd, autocast or nested tensor, so these
+ * answer as PyTorch does under torch.no_grad() with autocast off (library code such as
+ * nn.MultiheadAttention branches on them). */
+static qg_status op_false(qg_op_call *c) {
+  qg_out_ival(c, 0, qg_ival_bool(0));
+  return QG_OK;
+}
+
+static qg_status op_is_cuda(qg_op_call *c) {
+  qg_tensor *t = NULL;
+  QG_TRY(qg_arg_tensor(c, 0, &t));
+  qg_out_ival(c, 0, qg_ival_bool(t->storage && t->storage->device.kind == QG_DEVICE_CUDA));
+  return QG_OK;
+}
+
 /* ---- tensor metadata ----------------------------------------------------------------------- */
 
 static qg_status op_size(qg_op_call *c) {
@@ -266,6 +282,12 @@ static const qg_op_impl_entry prim_table[] = {
     {"aten::_size_if_not_equal", "", op_size_if_not_equal},
     {"aten::__is__", "", op_is},
     {"aten::__isnot__", "", op_isnot},
+    {"aten::is_grad_enabled", "", op_false},
+    {"aten::is_autocast_enabled", "", op_false},
+    {"aten::is_autocast_cpu_enabled", "", op_false},
+    {"prim::requires_grad", "", op_false},
+    {"prim::is_nested", "", op_false},
+    {"prim::is_cuda", "", op_is_cuda},
 };
 
 const qg_op_impl_entry *qg__ops_prim_table(size_t *n) {
