@@ -335,6 +335,27 @@ Test(bundle, tensors_outlive_the_module) {
   qg_tensor_release(t);
 }
 
+/* The mapping is copy-on-write: writing to a loaded tensor (what an in-place op on a parameter
+ * does) works, is seen through the module, and never reaches the file. */
+Test(bundle, loaded_tensors_are_copy_on_write) {
+  const char *path = tmp_path("cow.safetensors");
+  write_bundle(path, "1", module_text);
+  qg_module *m;
+  QG_ASSERT_OK(qg_module_load(path, &m));
+  const qg_ival *v;
+  QG_ASSERT_OK(qg_module_attr(m, "sub.bias", &v));
+  float *data = qg_tensor_data(v->u.tensor);
+  cr_assert(qg_safetensors_owns(m->file, v->u.tensor), "the tensor views the mapping");
+  data[3] = -1.0f;
+  QG_ASSERT_OK(qg_module_attr(m, "sub.bias", &v));
+  cr_assert_eq(((float *)qg_tensor_data(v->u.tensor))[3], -1.0f);
+  qg_module_free(m);
+  QG_ASSERT_OK(qg_module_load(path, &m));
+  QG_ASSERT_OK(qg_module_attr(m, "sub.bias", &v));
+  cr_assert_eq(((float *)qg_tensor_data(v->u.tensor))[3], 103.0f, "the file was not changed");
+  qg_module_free(m);
+}
+
 Test(bundle, save_then_load_is_equal) {
   const char *a = tmp_path("a.safetensors"), *b = tmp_path("b.safetensors");
   write_bundle(a, "1", module_text);

@@ -73,8 +73,9 @@ qg_status qg_module_param_stats(const qg_ival *obj, qg_param_stats *out) QG_MUST
 
 /* Loads and validates a bundle. Every error names the file and the place (tensor name and
  * byte offset, or line:col in the module text). Tensors are not copied: they view the mapped
- * file, which stays mapped while the module or any of its tensors lives. Loaded tensors are
- * read-only (the mapping is read-only): create new tensors to change values. */
+ * file, which stays mapped while the module or any of its tensors lives. The mapping is
+ * copy-on-write: in-place ops on loaded tensors work and copy only the pages they change; the
+ * file is never modified. */
 qg_status qg_module_load(const char *path, qg_module **out) QG_MUST_USE;
 /* Saves atomically: the file at `path` is replaced whole, or, on error, left untouched. */
 qg_status qg_module_save(const qg_module *m, const char *path) QG_MUST_USE;

@@ -304,7 +304,10 @@ qg_status qg_safetensors_open(const char *path, qg_safetensors **out) {
     close(fd);
     return qg_set_error(QG_STATUS_FORMAT, "%s: file is %zu bytes, too short for the 8-byte header length", path, size);
   }
-  void *base = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  /* Copy-on-write private mapping: nothing is copied while tensors are only read (the no-copy
+   * load), and an in-place op on a loaded tensor (x.add_(1) on a parameter) gets its own copy of
+   * the touched pages instead of faulting; the file itself is never written. */
+  void *base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
   int map_errno = errno;
   close(fd); /* the mapping keeps the file */
   if (base == MAP_FAILED) return qg_set_error(QG_STATUS_IO, "%s: cannot map: %s", path, strerror(map_errno));

@@ -1,6 +1,7 @@
 /* safetensors files: a validating, zero-copy reader and an atomic writer.
  *
- * Reading maps the file read-only. Each tensor wraps its bytes in the mapping (no copy); the
+ * Reading maps the file privately (copy-on-write: the file is never written, and only pages
+ * that an in-place op changes are copied). Each tensor wraps its bytes in the mapping (no copy); the
  * mapping is refcounted and stays alive while any tensor or the reader holds it, so tensors may
  * outlive the reader. A tensor whose offset is not aligned to its element size is copied (never
  * read unaligned). Validation follows docs/formats.md and reports the first problem with the
