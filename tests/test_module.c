@@ -2,6 +2,7 @@
  * round trips (with method graphs, interfaces, functions and forward references). */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -162,10 +163,13 @@ static const char canonical[] =
     "  %conv : __torch__.torch.nn.modules.conv.Conv2d = prim::GetAttr[name=\"conv\"](%self)\n"
     "  %3 : Tensor = prim::CallMethod[name=\"forward\"](%conv, %x.1)\n"
     "  return (%3)\n"
+    "  signature = \"forward(__torch__.M self, Tensor x) -> Tensor\"\n"
     "}\n"
     "\n"
-    "function __torch__.helper = graph(%x.1 : Tensor):\n"
+    "function __torch__.helper = graph(%x.1 : Tensor,\n"
+    "      %s.1 : str):\n"
     "  return (%x.1)\n"
+    "  signature = \"helper(Tensor x, str s=\\\"a\\\\\\\"b\\\") -> Tensor\"\n"
     "\n"
     "root __torch__.M {\n"
     "  conv = __torch__.torch.nn.modules.conv.Conv2d {\n"
@@ -269,6 +273,59 @@ Test(module_text, graph_errors_carry_the_outer_position) {
   qg_status s = qg_module_text_parse(text, strlen(text), &opts, &cu, &root);
   cr_assert_eq(s, QG_STATUS_UNKNOWN_OP, "%s: %s", qg_status_name(s), qg_last_error());
   cr_assert(strstr(qg_last_error(), "test.module:4:"), "%s", qg_last_error());
+}
+
+Test(module_text, signatures_are_kept_with_their_method) {
+  qg_cu_t *cu;
+  qg_ival root;
+  QG_ASSERT_OK(qg_module_text_parse(canonical, strlen(canonical), &opts, &cu, &root));
+  const qg_type_t *m = qg_cu_find(cu, "__torch__.M");
+  cr_assert_str_eq(qg_class_find_method(m, "forward")->signature, "forward(__torch__.M self, Tensor x) -> Tensor");
+  const qg_type_t *conv = qg_cu_find(cu, "__torch__.torch.nn.modules.conv.Conv2d");
+  cr_assert_null(qg_class_find_method(conv, "forward")->signature, "no signature line: none");
+  const qg_type_t *fn = qg_cu_find(cu, "__torch__.helper");
+  cr_assert_str_eq(fn->methods[0].signature, "helper(Tensor x, str s=\"a\\\"b\") -> Tensor");
+  /* The signature's class name is parsed in a scratch unit: no opaque class appears. */
+  cr_assert_null(qg_cu_find(cu, "__torch__.Other"));
+  qg_ival_release(&root);
+  qg_cu_release(cu);
+}
+
+/* A bad signature line fails with its line:col and the reason. */
+static void expect_bad_signature(const char *sig_line, qg_status want, const char *line_col, const char *why) {
+  char text[1024];
+  snprintf(text, sizeof text,
+           "quantgraph module 1\n"
+           "class __torch__.A {\n"
+           "  method forward = graph(%%self : __torch__.A,\n"
+           "      %%x.1 : int):\n"
+           "  return (%%x.1)\n"
+           "%s\n"
+           "}\n"
+           "root __torch__.A {\n}\n",
+           sig_line);
+  qg_cu_t *cu;
+  qg_ival root;
+  qg_status s = qg_module_text_parse(text, strlen(text), &opts, &cu, &root);
+  cr_assert_eq(s, want, "%s: %s: %s", sig_line, qg_status_name(s), qg_last_error());
+  cr_expect(strstr(qg_last_error(), line_col), "%s: %s", sig_line, qg_last_error());
+  cr_expect(strstr(qg_last_error(), why), "%s: %s", sig_line, qg_last_error());
+}
+
+Test(module_text, bad_signatures_are_errors) {
+  expect_bad_signature("  signature = \"forward(__torch__.A self, int x=1 -> int\"", QG_STATUS_PARSE,
+                       "test.module:6:15:", "the signature of method forward of class __torch__.A");
+  expect_bad_signature("  signature = \"forward(__torch__.A self) -> int\"", QG_STATUS_TYPE, "test.module:6:15:",
+                       "has 1 argument, but its graph has 2 inputs");
+  expect_bad_signature("  signature = \"forward(__torch__.A self, int x, int y=2) -> int\"", QG_STATUS_TYPE,
+                       "test.module:6:15:", "has 3 arguments, but its graph has 2 inputs");
+  expect_bad_signature("  signature = \"forward(__torch__.A self, int x=None) -> int\"", QG_STATUS_TYPE,
+                       "test.module:6:15:", "default None for non-optional type 'int'");
+  expect_bad_signature("  signature = forward(__torch__.A self, int x) -> int", QG_STATUS_PARSE, "test.module:6:15:",
+                       "expected a string");
+  expect_bad_signature("  signature = \"forward(__torch__.A self, int x) -> int\"\n"
+                       "  signature = \"forward(__torch__.A self, int x) -> int\"",
+                       QG_STATUS_PARSE, "test.module:7:3:", "two signature lines");
 }
 
 Test(module_text, graph_naming_an_undeclared_class_fails) {

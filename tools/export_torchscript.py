@@ -20,6 +20,8 @@ and 2.x:
   graphs keep them, so the archive is loaded back into a private compilation unit and walked
   in parallel with the live module to map every archive class name to its live name;
 * method graphs are `str(module._c._get_method(name).graph)` of the live module, verbatim;
+* each graph is followed by its signature with argument defaults, `str(method.schema)`
+  verbatim (`signature = "..."`), so callers may omit defaulted trailing arguments;
 * free functions are found from `Function` constants in the graphs and their graphs are read
   from the Python compilation unit (or the archive's, for modules loaded from a file);
 * attribute values come from `module._c.getattr(name)`.
@@ -305,6 +307,61 @@ def _fmt_string(s):
             out.append(ch)
     out.append('"')
     return "".join(out)
+
+
+def _default_str(v, sized):
+    """A default value as c10's Argument printing writes it (fallback of _schema_str)."""
+    if v is None or isinstance(v, bool):
+        return str(v)
+    if isinstance(v, str):
+        return '"%s"' % v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    if isinstance(v, float):
+        return _fmt_float(v)
+    if isinstance(v, (list, tuple)):
+        if sized and v and all(x == v[0] for x in v):
+            return _default_str(v[0], False)
+        items = [_default_str(x, False) for x in v]
+        if isinstance(v, tuple):
+            return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+        return "[" + ", ".join(items) + "]"
+    return str(v)
+
+
+def _schema_str(schema):
+    """`str(schema)`, the TorchScript signature with defaults. torch 1.13 cannot print a sized
+    int list argument whose default is one int (`padding: BroadcastingList2[int] = 0` of
+    F._max_pool2d: "Expected IntList but got Int"), so such schemas are spelled out here the way
+    c10 prints them (`int[2] padding=0`)."""
+    try:
+        return str(schema)
+    except RuntimeError:
+        pass
+    args, kw = [], False
+    for a in schema.arguments:
+        if a.kwarg_only and not kw:
+            args.append("*")
+            kw = True
+        ty = a.type
+        opt = isinstance(ty, torch._C.OptionalType)
+        bare = ty.getElementType() if opt else ty
+        if isinstance(bare, torch._C.ListType) and a.N:
+            text = "%s[%d]" % (bare.getElementType().str(), a.N)
+        else:
+            text = bare.str()
+        text += ("?" if opt else "") + " " + a.name
+        if a.has_default_value():
+            text += "=" + _default_str(a.default_value, bool(a.N))
+        args.append(text)
+    rets = [r.type.str() + (" " + r.name if r.name else "") for r in schema.returns]
+    ret = rets[0] if len(rets) == 1 and not schema.returns[0].name else "(" + ", ".join(rets) + ")"
+    name = schema.name + ("." + schema.overload_name if schema.overload_name else "")
+    return "%s(%s) -> %s" % (name, ", ".join(args), ret)
+
+
+def _signature_line(schema):
+    """`  signature = "..."` after a method or function graph (and its constants line): the
+    TorchScript schema with argument defaults, `str(schema)` verbatim (docs/formats.md)."""
+    return "  signature = " + _fmt_string(_schema_str(schema))
 
 
 def _import_from_buffer(cu, data):
@@ -603,6 +660,7 @@ class _Exporter:
                     line = self._constants_line("%s.%s" % (ln, mn), g)
                     if line:
                         out.append(line)
+                    out.append(_signature_line(obj._get_method(mn).schema))
             out.append("}")
             out.append("")
         self.function_list = self.functions()
@@ -611,6 +669,7 @@ class _Exporter:
             line = self._constants_line(name, g)
             if line:
                 out.append(line)
+            out.append(_signature_line(self._find_function(name).schema))
             out.append("")
         root_lines = []
         self._write_object(self.root, "", "", root_lines, top=True)

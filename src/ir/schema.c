@@ -377,6 +377,26 @@ static qg_status parse_default(parser *p, const qg_type_t *type, const char *typ
     qg_strbuf_putc(out, ']');
     return strbuf_check(out);
   }
+  if (accept(p, "(")) {
+    /* Tuple defaults of TorchScript methods: "(int, int) t=(1, 2)" (FunctionSchema prints a
+     * one-element tuple as "(1,)"). */
+    const qg_type_t *t = type && type->kind == QG_TYPE_OPTIONAL ? type->elems[0] : type;
+    if (t != NULL && t->kind != QG_TYPE_TUPLE && t->kind != QG_TYPE_ANY)
+      return perr(p, start, QG_STATUS_TYPE, "tuple default for non-tuple type '%s'", type_str);
+    qg_strbuf_putc(out, '(');
+    size_t n = 0;
+    while (!accept(p, ")")) {
+      if (n) qg_strbuf_append(out, ", ");
+      char ek;
+      QG_TRY(parse_scalar_default(p, out, &ek));
+      n++;
+      if (accept(p, ")")) break;
+      QG_TRY(expect(p, ","));
+    }
+    if (n == 1) qg_strbuf_putc(out, ',');
+    qg_strbuf_putc(out, ')');
+    return strbuf_check(out);
+  }
   QG_TRY(parse_scalar_default(p, out, &kind));
   if (type != NULL && kind == 'n' && type->kind != QG_TYPE_OPTIONAL && type->kind != QG_TYPE_NONE &&
       type->kind != QG_TYPE_ANY && type->kind != QG_TYPE_VAR)

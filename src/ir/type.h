@@ -101,7 +101,9 @@ typedef struct qg_class_slot {
 typedef struct qg_method {
   char *name;
   qg_graph_t *graph;          /* classes and functions: owned; NULL for interface methods */
-  char *signature;            /* interface methods: "forward(Tensor x) -> Tensor"; else NULL */
+  char *signature;            /* interface methods: "forward(Tensor x) -> Tensor"; class methods and
+                               * functions: their schema with defaults when the module text gives one
+                               * (`signature = "..."`, docs/formats.md), else NULL */
 } qg_method;
 
 typedef struct qg_type {

@@ -11,6 +11,7 @@
 #include "base/alloc.h"
 #include "base/hashmap.h"
 #include "ir/ir.h"
+#include "ir/schema.h"
 #include "ir/text.h"
 
 /* ======================================================================================== */
@@ -427,6 +428,57 @@ static qg_status parse_constants(parser *p, qg_graph_t *g, const char *what) {
   return s;
 }
 
+/* After a method or function graph (and its constants line): an optional
+ * `signature = "NAME(ARGS) -> RET"` line, the TorchScript schema with argument defaults
+ * (str(method.schema)). It must parse as a schema and have one argument per graph input; the
+ * interpreter fills omitted trailing arguments from its defaults. Stored in m->signature. */
+static qg_status parse_signature(parser *p, qg_method *m, const char *what) {
+  skip_ws(p);
+  size_t line_at = p->pos, ws, n = scan_word(p, 0, &ws);
+  if (!word_is(p, ws, n, "signature")) {
+    p->pos = line_at;
+    return QG_OK;
+  }
+  QG_TRY(expect_char(p, '=', "after 'signature'"));
+  skip_blanks(p);
+  size_t at = p->pos, len;
+  char *text = NULL;
+  QG_TRY(parse_string(p, &text, &len));
+  /* A scratch unit: class names in the signature (self's class) must not add opaque classes
+   * to the module's unit. */
+  qg_cu_t *scratch = NULL;
+  qg_schema_t *schema = NULL;
+  qg_status s = qg_cu_create(&scratch);
+  if (s == QG_OK && strlen(text) != len)
+    s = error_at(p, at, QG_STATUS_PARSE, "the signature of %s contains a NUL character", what);
+  if (s == QG_OK) {
+    s = qg_schema_parse(scratch, text, &schema);
+    if (s != QG_OK && s != QG_STATUS_OOM) {
+      s = qg_error_prefix(s, "the signature of %s", what);
+      s = prefix_at(p, at, s);
+    }
+  }
+  if (s == QG_OK && (schema->is_vararg || schema->nargs != qg_graph_ninputs(m->graph)))
+    s = error_at(p, at, QG_STATUS_TYPE, "the signature of %s has %zu argument%s%s, but its graph has %zu input%s",
+                 what, schema->nargs, schema->nargs == 1 ? "" : "s", schema->is_vararg ? " and '...'" : "",
+                 qg_graph_ninputs(m->graph), qg_graph_ninputs(m->graph) == 1 ? "" : "s");
+  if (s == QG_OK) {
+    skip_ws(p);
+    size_t next = p->pos, w2, n2 = scan_word(p, 0, &w2);
+    if (word_is(p, w2, n2, "signature")) s = error_at(p, next, QG_STATUS_PARSE, "%s has two signature lines", what);
+    p->pos = next;
+  }
+  if (s == QG_OK) {
+    qg__free(m->signature);
+    m->signature = text;
+    text = NULL;
+  }
+  qg_schema_free(schema);
+  qg_cu_release(scratch);
+  qg__free(text);
+  return s;
+}
+
 static qg_status parse_class(parser *p, size_t decl_at) {
   char *name = NULL;
   QG_TRY(read_word(p, 1, "a class name", &name));
@@ -465,6 +517,7 @@ static qg_status parse_class(parser *p, size_t decl_at) {
         char what[512];
         snprintf(what, sizeof what, "method %s of class %s", mname, cls->qualname);
         s = parse_constants(p, qg_class_find_method(cls, mname)->graph, what);
+        if (s == QG_OK) s = parse_signature(p, qg_class_find_method(cls, mname), what);
       }
       qg__free(mname);
       QG_TRY(s);
@@ -529,6 +582,7 @@ static qg_status parse_function(parser *p) {
     char what[512];
     snprintf(what, sizeof what, "function %s", name);
     s = parse_constants(p, fn->methods[0].graph, what);
+    if (s == QG_OK) s = parse_signature(p, &fn->methods[0], what);
   }
   qg__free(name);
   return s;
@@ -1119,6 +1173,14 @@ static void print_constants(printer *pr, const qg_graph_t *g, const char *prefix
   qg__free(tc.nodes);
 }
 
+/* `  signature = "..."` after a graph (and its constants line), when the method has one. */
+static void print_signature(qg_strbuf *out, const qg_method *m) {
+  if (!m->signature) return;
+  qg_strbuf_append(out, "  signature = ");
+  qg_strbuf_append_quoted(out, m->signature);
+  qg_strbuf_putc(out, '\n');
+}
+
 /* Prints class t after every class its slot types name (declarations before use). */
 static void print_class(printer *pr, const qg_type_t *t, qg_hashmap *done);
 
@@ -1149,6 +1211,7 @@ static void print_class(printer *pr, const qg_type_t *t, qg_hashmap *done) {
     if (qg_strbuf_ok(&prefix) == QG_OK) print_constants(pr, t->methods[i].graph, qg_strbuf_cstr(&prefix));
     else pr->out->oom = 1;
     qg_strbuf_free(&prefix);
+    print_signature(pr->out, &t->methods[i]);
   }
   qg_strbuf_append(pr->out, "}\n\n");
 }
@@ -1182,6 +1245,7 @@ qg_status qg_module_text_print(const qg_cu_t *cu, const qg_ival *root, qg_strbuf
     if (qg_strbuf_ok(&prefix) == QG_OK) print_constants(&pr, t->methods[0].graph, qg_strbuf_cstr(&prefix));
     else out->oom = 1;
     qg_strbuf_free(&prefix);
+    print_signature(out, &t->methods[0]);
     qg_strbuf_putc(out, '\n');
   }
   qg_strbuf_append(out, "root ");

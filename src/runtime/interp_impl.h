@@ -79,13 +79,25 @@ const qg_schema_t *qg__match_schema(const qg_node_t *n);
 /* Does a value of static type `actual` match schema argument type `formal`? */
 int qg__type_matches(const qg_type_t *formal, const qg_type_t *actual);
 
+/* Argument defaults of a method with a signature (defaults.c), cached per graph by the runner. */
+typedef struct qg__defaults qg__defaults;
+void qg__defaults_free(qg__defaults *d);
+
 struct qg_runner {
   qg_module *module;    /* may be NULL (standalone graphs) */
   qg_run_opts opts;
   qg__ptrmap plans;     /* graph -> qg__plan */
   QG_VEC(qg__plan *) all; /* for freeing, in creation order */
   size_t warnings;      /* aten::warn calls seen */
+  QG_VEC(qg__defaults *) defaults; /* per method graph with a signature */
 };
+
+/* The cached defaults of method m (m->signature non-NULL), built on first use. */
+qg_status qg__defaults_get(qg_runner *r, const qg_method *m, const qg__defaults **out) QG_MUST_USE;
+/* full[0..ninputs - first) = args[0..nargs) followed by the defaults of the omitted trailing
+ * inputs (borrowed from the cache); an error names the first omitted argument with no default. */
+qg_status qg__defaults_fill(const qg__defaults *d, size_t first, const char *method, const qg_ival *args,
+                            size_t nargs, qg_ival *full) QG_MUST_USE;
 
 /* Interpreter state for one top-level call. */
 struct qg_exec {

@@ -18,6 +18,8 @@ qg_status qg_runner_create(qg_module *m, const qg_run_opts *opts, qg_runner **ou
 void qg_runner_free(qg_runner *r) {
   if (!r) return;
   for (size_t i = 0; i < r->all.len; i++) qg__plan_free(r->all.data[i]);
+  for (size_t i = 0; i < r->defaults.len; i++) qg__defaults_free(r->defaults.data[i]);
+  QG_VEC_FREE(&r->defaults);
   QG_VEC_FREE(&r->all);
   qg__ptrmap_free(&r->plans);
   qg__free(r);
@@ -111,18 +113,28 @@ qg_status qg_runner_run(qg_runner *r, const char *module_path, const char *metho
     return qg_set_error(QG_STATUS_NOT_FOUND, "module '%s' (class %s) has no method '%s'", path[0] ? path : "<root>",
                         cls ? cls->qualname : "?", method);
   const qg_graph_t *g = m->graph;
-  qg_status st = check_args(g, 1, method, args, nargs);
-  if (st != QG_OK) return qg_error_prefix(st, "%s (%s)", path[0] ? path : "<root>", method);
-  size_t nin = nargs + 1, nout = qg_graph_noutputs(g);
-  qg_ival *inputs = qg__calloc(nin, sizeof *inputs);
-  qg_ival *outs = qg__calloc(nout ? nout : 1, sizeof *outs);
-  if (!inputs || !outs) {
-    qg__free(inputs);
-    qg__free(outs);
-    return qg_oom("method arguments");
+  size_t nin = qg_graph_ninputs(g), nout = qg_graph_noutputs(g);
+  qg_ival *inputs = NULL, *outs = NULL;
+  qg_status st = QG_OK;
+  if (nin == 0) st = qg_set_error(QG_STATUS_TYPE, "%s(): the method graph has no self input", method);
+  if (st == QG_OK && nargs + 1 < nin && m->signature) {
+    /* Omitted trailing arguments take the signature's defaults (as PyTorch's call does). */
+    const qg__defaults *d = NULL;
+    st = qg__defaults_get(r, m, &d);
+    if (st == QG_OK && !(inputs = qg__calloc(nin, sizeof *inputs))) st = qg_oom("method arguments");
+    if (st == QG_OK) st = qg__defaults_fill(d, 1, method, args, nargs, inputs + 1);
+    if (st == QG_OK) st = check_args(g, 1, method, inputs + 1, nin - 1);
+  } else if (st == QG_OK) {
+    st = check_args(g, 1, method, args, nargs);
+    if (st == QG_OK && !(inputs = qg__calloc(nin, sizeof *inputs))) st = qg_oom("method arguments");
+    for (size_t i = 0; st == QG_OK && i < nargs; i++) inputs[i + 1] = args[i];
   }
-  inputs[0] = *obj; /* borrowed, as the arguments */
-  for (size_t i = 0; i < nargs; i++) inputs[i + 1] = args[i];
+  if (st == QG_OK && !(outs = qg__calloc(nout ? nout : 1, sizeof *outs))) st = qg_oom("method arguments");
+  if (st != QG_OK) {
+    qg__free(inputs);
+    return st == QG_STATUS_OOM ? st : qg_error_prefix(st, "%s (%s)", path[0] ? path : "<root>", method);
+  }
+  inputs[0] = *obj; /* borrowed, as the arguments and the defaults */
   apply_opts(r);
   qg_exec ex = {r, 0, 0};
   st = qg__exec_graph(&ex, g, inputs, nin, obj, m->name, outs);
