@@ -97,20 +97,26 @@ static void adopt_geometry(qg_tensor *x, const qg_tensor *v) {
 }
 
 /* squeeze(self), squeeze.dim(self, dim), squeeze_(...) */
+/* The result of squeeze/unsqueeze: a new view, or for the in-place forms (squeeze_, unsqueeze_)
+ * x itself taking the view's geometry, returned as an alias. */
+static qg_status finish_view(qg_op_call *c, qg_tensor *x, qg_tensor *y, int inplace) {
+  if (!inplace) {
+    qg_out_tensor(c, 0, y);
+    return QG_OK;
+  }
+  adopt_geometry(x, y);
+  qg_tensor_release(y);
+  qg__aten_out_alias(c, 0, x);
+  return QG_OK;
+}
+
 static qg_status squeeze_common(qg_op_call *c, int inplace) {
   qg_tensor *x, *y;
   int64_t dim = QG_ALL_DIMS;
   QG_TRY(qg_arg_tensor(c, 0, &x));
   if (c->nargs > 1) QG_TRY(qg_arg_int(c, 1, &dim));
   QG_TRY(qg_tensor_squeeze(x, to_dim(dim), &y));
-  if (inplace) {
-    adopt_geometry(x, y);
-    qg_tensor_release(y);
-    qg__aten_out_alias(c, 0, x);
-  } else {
-    qg_out_tensor(c, 0, y);
-  }
-  return QG_OK;
+  return finish_view(c, x, y, inplace);
 }
 static qg_status squeeze(qg_op_call *c) { return squeeze_common(c, 0); }
 static qg_status squeeze_(qg_op_call *c) { return squeeze_common(c, 1); }
@@ -121,14 +127,7 @@ static qg_status unsqueeze_common(qg_op_call *c, int inplace) {
   QG_TRY(qg_arg_tensor(c, 0, &x));
   QG_TRY(qg_arg_int(c, 1, &dim));
   QG_TRY(qg_tensor_unsqueeze(x, to_dim(dim), &y));
-  if (inplace) {
-    adopt_geometry(x, y);
-    qg_tensor_release(y);
-    qg__aten_out_alias(c, 0, x);
-  } else {
-    qg_out_tensor(c, 0, y);
-  }
-  return QG_OK;
+  return finish_view(c, x, y, inplace);
 }
 static qg_status unsqueeze(qg_op_call *c) { return unsqueeze_common(c, 0); }
 static qg_status unsqueeze_(qg_op_call *c) { return unsqueeze_common(c, 1); }
