@@ -2,6 +2,7 @@
  * and exit codes. */
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "base/alloc.h"
 #include "module/module.h"
 #include "module/module_text.h"
+#include "tensor/tensor_ops.h"
 #include "util/testutil.h"
 
 static char tmpdir[256];
@@ -243,5 +245,116 @@ Test(cli, info_json) {
   cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "metadata"), "quantgraph.engine")->valuestring,
                    "qnnpack");
   cJSON_Delete(j);
+  done(&r);
+}
+
+/* ---- prepare / calibrate / opt ---------------------------------------------------------------- */
+
+/* A seed fixture (conv model) and calibration data with two batches in the "<b>.<a>" naming. */
+static void seed_and_data(char *model, size_t nm, char *data, size_t nd) {
+  snprintf(model, nm, "%s", qg_test_fixture("seed/insert_observers_child_qconfig.safetensors"));
+  snprintf(data, nd, "%s/calib.safetensors", tmpdir);
+  int64_t shape[4] = {1, 3, 7, 7};
+  qg_named_tensors nt = {0};
+  nt.n = 2;
+  nt.names = qg__calloc(2, sizeof *nt.names);
+  nt.tensors = qg__calloc(2, sizeof *nt.tensors);
+  cr_assert(nt.names && nt.tensors);
+  for (size_t b = 0; b < 2; b++) {
+    nt.names[b] = qg__strdup(b ? "1.0" : "0.0");
+    QG_ASSERT_OK(qg_tensor_create(QG_DTYPE_F32, 4, shape, &nt.tensors[b]));
+    float *x = qg_tensor_data(nt.tensors[b]);
+    for (int64_t k = 0; k < qg_tensor_numel(nt.tensors[b]); k++) x[k] = (float)((k * 37 + b * 11) % 23) / 7.0f - 1.0f;
+  }
+  QG_ASSERT_OK(qg_named_tensors_save(data, &nt));
+  qg_named_tensors_free(&nt);
+}
+
+Test(cli, prepare_calibrate_round_trip) {
+  char model[512], data[512], args[2048];
+  seed_and_data(model, sizeof model, data, sizeof data);
+  snprintf(args, sizeof args, "prepare '%s' --qconfig default -o '%s/p.safetensors'", model, tmpdir);
+  run_result r = run(args);
+  cr_assert_eq(r.code, 0, "%s", r.err);
+  /* input, conv output (sub input), sub output, conv and fc weights */
+  cr_assert(strstr(r.out, ": 5 observers (static)"), "%s", r.out);
+  done(&r);
+  snprintf(args, sizeof args, "calibrate '%s/p.safetensors' --data '%s' -o '%s/c.safetensors'", tmpdir, data, tmpdir);
+  r = run(args);
+  cr_assert_eq(r.code, 0, "%s", r.err);
+  cr_assert(strstr(r.out, "2 batches, 5 of 5 observers updated"), "%s", r.out);
+  done(&r);
+  /* The calibrated observer state is in the bundle: conv's weight observer has a finite min. */
+  char path[600];
+  snprintf(path, sizeof path, "%s/c.safetensors", tmpdir);
+  qg_module *m = NULL;
+  QG_ASSERT_OK(qg_module_load(path, &m));
+  const qg_ival *conv = NULL;
+  QG_ASSERT_OK(qg_module_find(m, "conv", &conv));
+  const qg_type_t *cls = conv->u.obj->type;
+  int found = 0;
+  for (size_t i = 0; i < cls->nslots; i++) {
+    if (strncmp(cls->slots[i].name, "_observer_", 10) != 0) continue;
+    const qg_ival *mn = qg_ival_object_get(&conv->u.obj->slots[i], "min_val");
+    cr_assert(mn && mn->kind == QG_IVAL_TENSOR && isfinite(qg_tensor_get_flat(mn->u.tensor, 0)));
+    found++;
+  }
+  cr_assert_eq(found, 1);
+  qg_module_free(m);
+}
+
+Test(cli, prepare_errors) {
+  char model[512], data[512], args[2048];
+  seed_and_data(model, sizeof model, data, sizeof data);
+  snprintf(args, sizeof args, "prepare '%s' --qconfig fbgem -o '%s/p.safetensors'", model, tmpdir);
+  run_result r = run(args);
+  cr_assert_eq(r.code, 1);
+  cr_assert(strstr(r.err, "unknown qconfig 'fbgem'") && strstr(r.err, "fbgemm"), "%s", r.err);
+  done(&r);
+  snprintf(args, sizeof args, "prepare '%s' --qconfig-for sub.conv=default -o '%s/p.safetensors'", model, tmpdir);
+  r = run(args);
+  cr_assert_eq(r.code, 1);
+  cr_assert(strstr(r.err, "no module at path 'sub.conv'") && strstr(r.err, "\"sub.fc\""), "%s", r.err);
+  done(&r);
+  snprintf(args, sizeof args, "prepare '%s' -o '%s/p.safetensors'", model, tmpdir);
+  r = run(args);
+  cr_assert_eq(r.code, 2);
+  done(&r);
+  snprintf(args, sizeof args, "prepare '%s' --qconfig default", model);
+  r = run(args);
+  cr_assert_eq(r.code, 2);
+  cr_assert(strstr(r.err, "-o OUT"), "%s", r.err);
+  done(&r);
+  /* no partial output after a failure */
+  snprintf(args, sizeof args, "%s/p.safetensors", tmpdir);
+  cr_assert(access(args, F_OK) != 0);
+}
+
+Test(cli, calibrate_rejects_bad_batch_names) {
+  char model[512], data[512], args[2048];
+  seed_and_data(model, sizeof model, data, sizeof data);
+  snprintf(args, sizeof args, "calibrate '%s' --data '%s' -o '%s/c.safetensors'", model, bundle, tmpdir);
+  run_result r = run(args); /* the cli bundle's tensors are not named "<batch>.<arg>" */
+  cr_assert_eq(r.code, 1);
+  cr_assert(strstr(r.err, "is not \"<batch>.<argument>\""), "%s", r.err);
+  done(&r);
+}
+
+Test(cli, opt_runs_passes_by_name) {
+  char args[2048];
+  run_result r = run("opt --list");
+  cr_assert_eq(r.code, 0);
+  cr_assert(strstr(r.out, "insert_observers") && strstr(r.out, "fold_conv_bn"), "%s", r.out);
+  done(&r);
+  snprintf(args, sizeof args, "opt '%s' --passes fold_conv_bn,insert_observers --qconfig default -o '%s/o.safetensors'",
+           qg_test_fixture("seed/insert_observers.safetensors"), tmpdir);
+  r = run(args);
+  cr_assert_eq(r.code, 0, "%s", r.err);
+  cr_assert(strstr(r.out, "insert_observers: 3 changes"), "%s", r.out);
+  done(&r);
+  snprintf(args, sizeof args, "opt '%s' --passes no_such_pass -o '%s/o2.safetensors'", bundle, tmpdir);
+  r = run(args);
+  cr_assert_eq(r.code, 1);
+  cr_assert(strstr(r.err, "unknown pass 'no_such_pass'"), "%s", r.err);
   done(&r);
 }

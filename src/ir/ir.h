@@ -216,6 +216,13 @@ qg_status qg_node_add_output(qg_node_t *n, const qg_type_t *type, qg_value_t **o
 void qg_node_erase_output(qg_node_t *n, size_t i); /* output must be unused */
 qg_status qg_node_add_block(qg_node_t *n, qg_block_t **out) QG_MUST_USE;
 
+/* The graph of the free function a prim::CallFunction node calls: its first input is a
+ * Function-typed constant whose `name` attribute is the function's last name component
+ * ("hardtanh" for __torch__.torch.nn.functional.hardtanh), or a function type naming it; the
+ * function is looked up in the node's unit. NULL with *why set when it cannot be resolved;
+ * *qualname receives the function's qualified name. Either out pointer may be NULL. */
+qg_graph_t *qg_callee_graph(const qg_node_t *n, const char **qualname, const char **why);
+
 /* ---- values ---------------------------------------------------------------------------- */
 
 /* Given: v, w in the same graph. Execute: every use of v becomes a use of w. */

@@ -104,6 +104,8 @@ typedef struct qg_method {
   char *signature;            /* interface methods: "forward(Tensor x) -> Tensor"; class methods and
                                * functions: their schema with defaults when the module text gives one
                                * (`signature = "..."`, docs/formats.md), else NULL */
+  int is_native;              /* a C implementation (src/runtime/native.h) keyed by the class's
+                               * demangled name; graph is NULL, signature holds the schema */
 } qg_method;
 
 typedef struct qg_type {
@@ -213,6 +215,14 @@ qg_status qg_type_parse_ex(qg_cu_t *cu, const char *text, size_t len, const qg_t
  * taken by a non-opaque type. An opaque class or interface of that name (made by the parser
  * from a name it had not seen) is completed in place, so earlier pointers to it stay valid;
  * its kind becomes the one defined. */
+/* qualname without its `___torch_mangle_N.` components (PyTorch's demangling):
+ * "__torch__.torch.nn.modules.conv.___torch_mangle_3.Conv2d" -> "__torch__.torch.nn.modules.conv.Conv2d".
+ * INVALID_ARGUMENT if it does not fit in size bytes. */
+qg_status qg_type_demangle(const char *qualname, char *buf, size_t size) QG_MUST_USE;
+/* A class name not yet used in cu made from qualname as PyTorch's NameMangler does: an
+ * existing `___torch_mangle_N` component gets a fresh number, else `___torch_mangle_N.` is
+ * inserted before the last component; N is one more than any mangle number in the unit. */
+qg_status qg_cu_mangle(const qg_cu_t *cu, const char *qualname, char *buf, size_t size) QG_MUST_USE;
 qg_status qg_cu_define_class(qg_cu_t *cu, const char *qualname, int is_module, qg_type_t **out) QG_MUST_USE;
 qg_status qg_cu_define_interface(qg_cu_t *cu, const char *qualname, qg_type_t **out) QG_MUST_USE;
 /* A free function; takes ownership of `graph` (also on failure). */
@@ -230,6 +240,9 @@ long qg_class_find_slot(const qg_type_t *cls, const char *name);
 qg_status qg_class_add_method(qg_type_t *cls, const char *name, qg_graph_t *graph) QG_MUST_USE;
 /* Interface methods carry a schema string instead of a graph, e.g. "forward(Tensor x) -> Tensor". */
 qg_status qg_interface_add_method(qg_type_t *iface, const char *name, const char *schema) QG_MUST_USE;
+/* Declares a method implemented in C (observers, packed params): signature is its schema,
+ * "forward(Tensor x) -> Tensor" (the first argument, self, is implicit). */
+qg_status qg_class_add_native_method(qg_type_t *cls, const char *name, const char *signature) QG_MUST_USE;
 qg_method *qg_class_find_method(const qg_type_t *cls, const char *name);
 
 const char *qg_slot_kind_name(qg_slot_kind k); /* "parameter", "buffer", "module", "attribute" */

@@ -1,5 +1,7 @@
 /* Nominal types: classes (modules and plain classes), interfaces and free functions, owned by
  * their compilation unit and found by qualified name. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/alloc.h"
@@ -218,8 +220,69 @@ qg_status qg_interface_add_method(qg_type_t *iface, const char *name, const char
   return push_method(iface, name, NULL, schema);
 }
 
+qg_status qg_class_add_native_method(qg_type_t *cls, const char *name, const char *signature) {
+  if (cls->kind != QG_TYPE_CLASS)
+    return qg_set_error(QG_STATUS_INVALID_ARGUMENT, "adding method '%s' to '%s': not a class", name, cls->str);
+  if (!signature) return qg_set_error(QG_STATUS_INVALID_ARGUMENT, "native method '%s': no signature", name);
+  if (qg_class_find_method(cls, name))
+    return qg_set_error(QG_STATUS_INVALID_ARGUMENT, "class '%s' already has a method '%s'", cls->qualname, name);
+  QG_TRY(push_method(cls, name, NULL, signature));
+  cls->methods[cls->nmethods - 1].is_native = 1;
+  return QG_OK;
+}
+
 qg_method *qg_class_find_method(const qg_type_t *cls, const char *name) {
   for (size_t i = 0; i < cls->nmethods; i++)
     if (strcmp(cls->methods[i].name, name) == 0) return &cls->methods[i];
   return NULL;
+}
+
+qg_status qg_type_demangle(const char *qualname, char *buf, size_t size) {
+  static const char k_mangle[] = "___torch_mangle_";
+  size_t o = 0;
+  for (const char *p = qualname; *p;) {
+    const char *dot = strchr(p, '.');
+    size_t n = dot ? (size_t)(dot - p) : strlen(p);
+    int mangled = n > sizeof k_mangle - 1 && memcmp(p, k_mangle, sizeof k_mangle - 1) == 0;
+    for (size_t k = sizeof k_mangle - 1; mangled && k < n; k++)
+      if (p[k] < '0' || p[k] > '9') mangled = 0;
+    if (!mangled || !dot) {
+      if (o + n + 2 > size) return qg_set_error(QG_STATUS_INVALID_ARGUMENT, "class name too long: %s", qualname);
+      if (o) buf[o++] = '.';
+      memcpy(buf + o, p, n);
+      o += n;
+    }
+    if (!dot) break;
+    p = dot + 1;
+  }
+  if (o + 1 > size) return qg_set_error(QG_STATUS_INVALID_ARGUMENT, "class name too long: %s", qualname);
+  buf[o] = 0;
+  return QG_OK;
+}
+
+static long mangle_number(const char *qualname) {
+  static const char k_mangle[] = "___torch_mangle_";
+  long best = -1;
+  for (const char *p = strstr(qualname, k_mangle); p; p = strstr(p + 1, k_mangle)) {
+    long v = strtol(p + sizeof k_mangle - 1, NULL, 10);
+    if (v > best) best = v;
+  }
+  return best;
+}
+
+qg_status qg_cu_mangle(const qg_cu_t *cu, const char *qualname, char *buf, size_t size) {
+  long next = 0;
+  for (size_t i = 0; i < qg_cu_ntypes(cu); i++) {
+    const qg_type_t *t = qg_cu_type_at(cu, i);
+    if (t->qualname && mangle_number(t->qualname) >= next) next = mangle_number(t->qualname) + 1;
+  }
+  char plain[512];
+  QG_TRY(qg_type_demangle(qualname, plain, sizeof plain));
+  const char *dot = strrchr(plain, '.');
+  for (;; next++) {
+    int n = dot ? snprintf(buf, size, "%.*s.___torch_mangle_%ld.%s", (int)(dot - plain), plain, next, dot + 1)
+                : snprintf(buf, size, "___torch_mangle_%ld.%s", next, plain);
+    if (n < 0 || (size_t)n >= size) return qg_set_error(QG_STATUS_INVALID_ARGUMENT, "class name too long: %s", qualname);
+    if (!qg_cu_find(cu, buf)) return QG_OK;
+  }
 }

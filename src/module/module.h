@@ -42,6 +42,9 @@ typedef struct qg_module {
 qg_status qg_module_create(qg_cu_t *cu, qg_ival root, qg_module **out) QG_MUST_USE;
 void qg_module_free(qg_module *m); /* NULL is a no-op */
 
+/* A deep copy of m (new unit, new objects, every tensor copied); metadata kept. */
+qg_status qg_module_clone(const qg_module *m, qg_module **out) QG_MUST_USE;
+
 /* Metadata (NULL if absent); set replaces or appends. */
 const char *qg_module_meta(const qg_module *m, const char *key);
 qg_status qg_module_set_meta(qg_module *m, const char *key, const char *value) QG_MUST_USE;

@@ -479,6 +479,30 @@ static qg_status parse_signature(parser *p, qg_method *m, const char *what) {
   return s;
 }
 
+/* `NAME(ARGS) -> RET` up to the end of the line (interface methods and `native method`s):
+ * declares it on t with add(t, NAME, whole signature). */
+static qg_status parse_method_signature(parser *p, qg_type_t *t,
+                                        qg_status (*add)(qg_type_t *, const char *, const char *)) {
+  skip_blanks(p);
+  size_t sig = p->pos, end = content_end(p), mn = sig;
+  while (mn < end && is_name_char(p->text[mn])) mn++;
+  if (mn == sig || mn >= end || p->text[mn] != '(')
+    return error_at(p, sig, QG_STATUS_PARSE, "expected a method signature 'NAME(ARGS) -> RET'");
+  while (end > sig && (p->text[end - 1] == ' ' || p->text[end - 1] == '\t' || p->text[end - 1] == '\r')) end--;
+  char *mname = qg__strndup(p->text + sig, mn - sig);
+  char *schema = qg__strndup(p->text + sig, end - sig);
+  qg_status s = QG_OK;
+  if (!mname || !schema) s = qg_oom("module text");
+  else if (qg_class_find_method(t, mname))
+    s = error_at(p, sig, QG_STATUS_PARSE, "method '%s' is declared twice in %s", mname, t->qualname);
+  else s = add(t, mname, schema);
+  qg__free(mname);
+  qg__free(schema);
+  QG_TRY(s);
+  p->pos = end;
+  return QG_OK;
+}
+
 static qg_status parse_class(parser *p, size_t decl_at) {
   char *name = NULL;
   QG_TRY(read_word(p, 1, "a class name", &name));
@@ -502,7 +526,13 @@ static qg_status parse_class(parser *p, size_t decl_at) {
     else if (word_is(p, at, n, "buffer")) QG_TRY(parse_slot_decl(p, cls, QG_SLOT_BUFFER));
     else if (word_is(p, at, n, "module")) QG_TRY(parse_slot_decl(p, cls, QG_SLOT_MODULE));
     else if (word_is(p, at, n, "attribute")) QG_TRY(parse_slot_decl(p, cls, QG_SLOT_ATTRIBUTE));
-    else if (word_is(p, at, n, "method")) {
+    else if (word_is(p, at, n, "native")) {
+      skip_blanks(p);
+      size_t mat, mn = scan_word(p, 0, &mat);
+      if (!word_is(p, mat, mn, "method"))
+        return error_at(p, mat, QG_STATUS_PARSE, "expected 'method' after 'native' in class %s", cls->qualname);
+      QG_TRY(parse_method_signature(p, cls, qg_class_add_native_method));
+    } else if (word_is(p, at, n, "method")) {
       char *mname = NULL;
       skip_ws(p);
       size_t mat = p->pos;
@@ -523,7 +553,7 @@ static qg_status parse_class(parser *p, size_t decl_at) {
       QG_TRY(s);
     } else {
       return error_at(p, at, QG_STATUS_PARSE,
-                      "expected 'parameter', 'buffer', 'module', 'attribute', 'method' or '}' in class %s",
+                      "expected 'parameter', 'buffer', 'module', 'attribute', 'method', 'native method' or '}' in class %s",
                       cls->qualname);
     }
   }
@@ -550,19 +580,7 @@ static qg_status parse_interface(parser *p, size_t decl_at) {
     size_t at, n = scan_word(p, 0, &at);
     if (!word_is(p, at, n, "method"))
       return error_at(p, at, QG_STATUS_PARSE, "expected 'method' or '}' in interface %s", it->qualname);
-    skip_blanks(p);
-    size_t sig = p->pos, end = content_end(p), mn = sig;
-    while (mn < end && is_name_char(p->text[mn])) mn++;
-    if (mn == sig || mn >= end || p->text[mn] != '(')
-      return error_at(p, sig, QG_STATUS_PARSE, "expected a method signature 'NAME(ARGS) -> RET'");
-    while (end > sig && (p->text[end - 1] == ' ' || p->text[end - 1] == '\t' || p->text[end - 1] == '\r')) end--;
-    char *mname = qg__strndup(p->text + sig, mn - sig);
-    char *schema = qg__strndup(p->text + sig, end - sig);
-    qg_status s = (mname && schema) ? qg_interface_add_method(it, mname, schema) : qg_oom("module text");
-    qg__free(mname);
-    qg__free(schema);
-    QG_TRY(s);
-    p->pos = end;
+    QG_TRY(parse_method_signature(p, it, qg_interface_add_method));
   }
 }
 
@@ -1204,6 +1222,10 @@ static void print_class(printer *pr, const qg_type_t *t, qg_hashmap *done) {
     qg_strbuf_printf(pr->out, "  %s %s : %s\n", qg_slot_kind_name(t->slots[i].kind), t->slots[i].name,
                      t->slots[i].type->str);
   for (size_t i = 0; i < t->nmethods; i++) {
+    if (t->methods[i].is_native) {
+      qg_strbuf_printf(pr->out, "  native method %s\n", t->methods[i].signature);
+      continue;
+    }
     qg_strbuf_printf(pr->out, "  method %s = ", t->methods[i].name);
     print_graph(pr, t->methods[i].graph);
     qg_strbuf prefix = QG_STRBUF_INIT;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "tensor/tensor_ops.h"
 
 static const char *const kind_names[QG_IVAL_KIND_COUNT] = {
 #define QG__IVAL_NAME(name, str) [QG_IVAL_##name] = str,
@@ -120,11 +121,15 @@ qg_status qg_ival_dict_put(qg_ival *dict, qg_ival key, qg_ival value) {
 qg_status qg_ival_object_new(const qg_type_t *cls, qg_ival *out) {
   QG_ASSERT(cls && cls->kind == QG_TYPE_CLASS);
   size_t n = cls->nslots;
-  qg_ival_object *p = qg__calloc(1, sizeof *p + n * sizeof(qg_ival));
+  qg_ival_object *p = qg__calloc(1, sizeof *p);
   if (!p) return qg_oom("an object");
+  if (n && !(p->slots = qg__calloc(n, sizeof *p->slots))) {
+    qg__free(p);
+    return qg_oom("an object");
+  }
   p->refcount = 1;
   p->type = cls;
-  p->nslots = n;
+  p->nslots = p->capslots = n;
   for (size_t i = 0; i < n; i++) p->slots[i] = qg_ival_none();
   out->kind = QG_IVAL_OBJECT;
   out->u.obj = p;
@@ -180,6 +185,7 @@ void qg_ival_release(qg_ival *v) {
     qg_ival_object *p = v->u.obj;
     if (--p->refcount == 0) {
       for (size_t i = 0; i < p->nslots; i++) qg_ival_release(&p->slots[i]);
+      qg__free(p->slots);
       qg__free(p);
     }
     break;
@@ -193,6 +199,83 @@ void qg_ival_object_set(qg_ival *obj, size_t i, qg_ival v) {
   QG_ASSERT(obj->kind == QG_IVAL_OBJECT && i < obj->u.obj->nslots);
   qg_ival_release(&obj->u.obj->slots[i]);
   obj->u.obj->slots[i] = v;
+}
+
+qg_status qg_ival_object_put(qg_ival *obj, const char *slot, qg_ival v) {
+  QG_ASSERT(obj->kind == QG_IVAL_OBJECT);
+  qg_ival_object *p = obj->u.obj;
+  long i = qg_class_find_slot(p->type, slot);
+  if (i < 0) {
+    qg_ival_release(&v);
+    return qg_set_error(QG_STATUS_NOT_FOUND, "class %s has no attribute '%s'", p->type->qualname, slot);
+  }
+  if ((size_t)i >= p->nslots) {
+    size_t n = p->type->nslots;
+    if (qg__grow((void **)&p->slots, &p->capslots, n, sizeof *p->slots) != 0) {
+      qg_ival_release(&v);
+      return qg_oom("an object slot");
+    }
+    for (size_t k = p->nslots; k < n; k++) p->slots[k] = qg_ival_none();
+    p->nslots = n;
+  }
+  qg_ival_object_set(obj, (size_t)i, v);
+  return QG_OK;
+}
+
+qg_status qg_ival_deepcopy(const qg_ival *v, qg_ival *out) {
+  *out = qg_ival_none();
+  switch (v->kind) {
+  case QG_IVAL_TENSOR: {
+    qg_tensor *t = NULL;
+    QG_TRY(qg_tensor_to_dtype(v->u.tensor, v->u.tensor->dtype, &t)); /* a contiguous copy */
+    *out = qg_ival_tensor(t);
+    return QG_OK;
+  }
+  case QG_IVAL_LIST:
+  case QG_IVAL_TUPLE: {
+    const qg_ival_list *l = v->u.list;
+    QG_TRY(qg_ival_list_new(v->kind, l->len, out));
+    out->u.list->type = l->type;
+    for (size_t i = 0; i < l->len; i++) {
+      qg_ival item;
+      qg_status st = qg_ival_deepcopy(&l->items[i], &item);
+      if (st == QG_OK) st = qg_ival_list_push(out, item);
+      if (st != QG_OK) {
+        qg_ival_release(out);
+        return st;
+      }
+    }
+    return QG_OK;
+  }
+  case QG_IVAL_DICT: {
+    const qg_ival_dict *d = v->u.dict;
+    QG_TRY(qg_ival_dict_new(out));
+    out->u.dict->type = d->type;
+    for (size_t i = 0; i < d->len; i++) {
+      qg_ival val;
+      qg_status st = qg_ival_deepcopy(&d->values[i], &val);
+      if (st == QG_OK) st = qg_ival_dict_put(out, qg_ival_copy(d->keys[i]), val);
+      if (st != QG_OK) {
+        qg_ival_release(out);
+        return st;
+      }
+    }
+    return QG_OK;
+  }
+  case QG_IVAL_OBJECT: {
+    const qg_ival_object *o = v->u.obj;
+    QG_TRY(qg_ival_object_new(o->type, out));
+    for (size_t i = 0; i < o->nslots && i < out->u.obj->nslots; i++) {
+      qg_status st = qg_ival_deepcopy(&o->slots[i], &out->u.obj->slots[i]);
+      if (st != QG_OK) {
+        qg_ival_release(out);
+        return st;
+      }
+    }
+    return QG_OK;
+  }
+  default: *out = qg_ival_copy(*v); return QG_OK;
+  }
 }
 
 size_t qg_ival_len(const qg_ival *v) {

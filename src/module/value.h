@@ -86,8 +86,9 @@ struct qg_ival_dict {
 struct qg_ival_object {
   int refcount;
   const qg_type_t *type; /* a class type; the unit that owns it must outlive the object */
-  size_t nslots;
-  qg_ival slots[]; /* in the class's slot order */
+  size_t nslots, capslots;
+  qg_ival *slots; /* in the class's slot order; grows when a pass adds a slot to the class
+                   * (qg_ival_object_put), so an object stays valid for every reference */
 };
 
 /* Name of a kind ("int", "Tensor", ...). */
@@ -124,6 +125,14 @@ qg_ival qg_ival_copy(qg_ival v);
 void qg_ival_release(qg_ival *v);
 /* Replaces obj's slot i (ownership of v moves in; the old value is released). */
 void qg_ival_object_set(qg_ival *obj, size_t i, qg_ival v);
+
+/* Sets obj's slot `slot` (ownership of v moves in, also on failure). A slot the class gained
+ * after the object was made (qg_class_add_slot) is added to the object first. NOT_FOUND if the
+ * class has no such slot. */
+qg_status qg_ival_object_put(qg_ival *obj, const char *slot, qg_ival v) QG_MUST_USE;
+/* A deep copy, like Python's copy.deepcopy of a module: objects, lists, tuples and dicts are
+ * copied recursively, tensors are cloned (new storage); strings and scalars are shared. */
+qg_status qg_ival_deepcopy(const qg_ival *v, qg_ival *out) QG_MUST_USE;
 
 /* ---- access ---------------------------------------------------------------------------- */
 static inline const char *qg_ival_str(const qg_ival *v) { return v->u.str->data; }

@@ -11,6 +11,7 @@
 
 #include "ir/text.h"
 #include "runtime/interp_impl.h"
+#include "runtime/native.h"
 
 #define QG_MAX_CALL_DEPTH 200
 
@@ -154,6 +155,25 @@ static qg_status run_call(qg_exec *ex, frame *fr, const qg__pnode *pn, const qg_
   return st;
 }
 
+/* A native method (native.h): the node's inputs after the object are its arguments. */
+static qg_status run_native(frame *fr, const qg__pnode *pn, qg_ival *obj, const qg_method *m) {
+  const qg_native_method_impl *impl = qg_native_find(obj->u.obj->type, m->name);
+  if (!impl)
+    return qg_set_error(QG_STATUS_UNSUPPORTED, "%s.%s is declared native but no implementation is registered",
+                        obj->u.obj->type->qualname, m->name);
+  if (pn->nout != 1)
+    return qg_set_error(QG_STATUS_LINT, "a call of native method %s must have one output", m->name);
+  gather args;
+  QG_TRY(gather_init(&args, pn->nin - 1));
+  for (uint32_t i = 1; i < pn->nin; i++) args.v[i - 1] = fr->slots[pn->in[i]];
+  qg_ival r = qg_ival_none();
+  qg_status st = impl->fn(obj, args.v, pn->nin - 1, &r);
+  gather_free(&args);
+  if (st == QG_OK) set_slot(fr, pn->out[0], r);
+  else qg_ival_release(&r);
+  return st;
+}
+
 static qg_status object_input(const frame *fr, const qg__pnode *pn, qg_ival **obj) {
   qg_ival *v = &fr->slots[pn->in[0]];
   if (v->kind != QG_IVAL_OBJECT)
@@ -256,6 +276,7 @@ static qg_status run_node(qg_exec *ex, frame *fr, qg__pnode *pn) {
     qg_ival *obj = NULL;
     QG_TRY(object_input(fr, pn, &obj));
     const qg_method *m = qg_class_find_method(obj->u.obj->type, pn->name);
+    if (m && m->is_native) return run_native(fr, pn, obj, m);
     if (!m || !m->graph)
       return qg_set_error(QG_STATUS_NOT_FOUND, "object of class %s has no method '%s'", obj->u.obj->type->qualname,
                           pn->name);

@@ -200,45 +200,9 @@ static qg_status eval_constant(qg__pnode *pn) {
   }
 }
 
-/* The free function a CallFunction's first input names: a Function-typed constant whose
- * `name` attribute is the function's last name component ("hardtanh" for
- * __torch__.torch.nn.functional.hardtanh), or a function type naming it. */
 static const qg_graph_t *resolve_function(builder *b, const qg_node_t *n, const char **why, const char **qualname) {
-  if (n->ninputs == 0) {
-    *why = "prim::CallFunction without a function input";
-    return NULL;
-  }
-  const qg_value_t *fv = n->inputs[0];
-  if (fv->type->kind == QG_TYPE_FUNCTION && fv->type->nmethods && fv->type->methods[0].graph) {
-    *qualname = fv->type->qualname;
-    return fv->type->methods[0].graph;
-  }
-  const char *name = fv->node->kind == QG_SYM_prim_Constant ? qg_node_s(fv->node, "name") : NULL;
-  if (!name) {
-    *why = "the function input is not a named function constant";
-    return NULL;
-  }
-  const qg_graph_t *found = NULL;
-  size_t nl = strlen(name);
-  for (qg_cu_t *cu = b->cu; cu;) {
-    for (size_t i = 0; i < qg_cu_ntypes(cu); i++) {
-      const qg_type_t *t = qg_cu_type_at(cu, i);
-      if (t->kind != QG_TYPE_FUNCTION || !t->nmethods || !t->methods[0].graph) continue;
-      size_t ql = strlen(t->qualname);
-      if (strcmp(t->qualname, name) == 0 || (ql > nl && t->qualname[ql - nl - 1] == '.' &&
-                                             strcmp(t->qualname + ql - nl, name) == 0)) {
-        if (found) {
-          *why = "the function name is ambiguous in the compilation unit";
-          return NULL;
-        }
-        found = t->methods[0].graph;
-        *qualname = t->qualname;
-      }
-    }
-    break;
-  }
-  if (!found) *why = "no function of that name in the module's compilation unit";
-  return found;
+  (void)b;
+  return qg_callee_graph(n, qualname, why);
 }
 
 static qg_status build_block(builder *b, const qg_block_t *blk, qg__pblock *pb);

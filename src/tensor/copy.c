@@ -87,7 +87,10 @@ qg_status qg_tensor_to_dtype(const qg_tensor *t, qg_dtype dtype, qg_tensor **out
   qg_tensor *r;
   if (dtype == t->dtype) QG_TRY(qg_tensor_empty_like(t, &r)); /* keeps the quantizer */
   else QG_TRY(qg_tensor_create(dtype, t->ndim, t->shape, &r));
-  if (qg_tensor_numel(t)) strided_copy(r, t->dtype, qg_tensor_data(t), t->strides);
+  if (qg_tensor_numel(t) && dtype == t->dtype && qg_tensor_is_contiguous(t))
+    memcpy(qg_tensor_data(r), qg_tensor_data(t), qg_tensor_nbytes(r)); /* clones: one memcpy */
+  else if (qg_tensor_numel(t))
+    strided_copy(r, t->dtype, qg_tensor_data(t), t->strides);
   *out = r;
   return QG_OK;
 }

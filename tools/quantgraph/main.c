@@ -48,6 +48,46 @@ static const qg_cli_command commands[] = {
      "                  exit 1 if any element differs by more than R * max(1, |ref|)\n"
      "  --tolerance R   relative tolerance with an absolute floor for --check (default 1e-5)\n",
      qg_cmd_run},
+    {"prepare", "insert observers (prepare_jit): conv-bn folding + observers per qconfig",
+     "usage: quantgraph prepare BUNDLE --qconfig NAME [--qconfig-for PATH=NAME|none ...]\n"
+     "                          [--dynamic] [--histogram current|legacy|torch113] (-o OUT | --inplace)\n"
+     "\n"
+     "PyTorch's prepare_jit (prepare_dynamic_jit with --dynamic): folds Conv2d/3d + BatchNorm\n"
+     "pairs, then inserts observers where the qconfig dict says, as PyTorch does. The qconfig\n"
+     "dict maps module paths to named qconfigs: --qconfig gives the root's (\"\"), each\n"
+     "--qconfig-for one submodule's (children inherit; 'none' skips a subtree). Names: default,\n"
+     "per_channel, dynamic, per_channel_dynamic, float16_dynamic, histogram, fbgemm, x86,\n"
+     "qnnpack, onednn (get_default_qconfig(engine)). A path that names no module is an error\n"
+     "listing the modules. See docs/cli.md.\n"
+     "\n"
+     "  --qconfig NAME          qconfig of the root module (--dynamic alone: dynamic)\n"
+     "  --qconfig-for PATH=NAME qconfig of the module at PATH, or PATH=none\n"
+     "  --dynamic               dynamic quantization (observe linear inputs and weights only)\n"
+     "  --histogram VARIANT     HistogramObserver update rule: current (PyTorch >= 2.5, default),\n"
+     "                          legacy (PyTorch <= 2.4), torch113 (bit-exact with torch 1.13)\n"
+     "  -o, --output FILE       where to write the prepared bundle\n"
+     "  --inplace               rewrite BUNDLE instead (atomically)\n",
+     qg_cmd_prepare},
+    {"calibrate", "run a prepared bundle on calibration batches to fill its observers",
+     "usage: quantgraph calibrate BUNDLE --data DATA.safetensors -o OUT [--threads N]\n"
+     "\n"
+     "Runs forward on every batch of DATA, whose tensors are named \"<batch>.<argument>\"\n"
+     "(\"0.0\", \"0.1\", \"1.0\", ...), in batch order, so the observers that prepare inserted\n"
+     "record statistics; saves the bundle with the observer state to OUT. Shows progress on a\n"
+     "terminal and prints a summary (batches, observers updated, time).\n"
+     "\n"
+     "  --data FILE         calibration batches\n"
+     "  -o, --output FILE   where to write the calibrated bundle\n"
+     "  --threads N         threads for the BLAS kernels\n",
+     qg_cmd_calibrate},
+    {"opt", "run graph passes by name on a bundle",
+     "usage: quantgraph opt BUNDLE --passes A,B,... -o OUT [--qconfig NAME] [--qconfig-for PATH=NAME]\n"
+     "                      [--dynamic] | --list\n"
+     "\n"
+     "Runs the named passes in order on every method graph of the bundle and saves the result.\n"
+     "--list prints the passes. Passes that need a qconfig (insert_observers) take the same\n"
+     "--qconfig / --qconfig-for / --dynamic options as prepare. See docs/passes.md.\n",
+     qg_cmd_opt},
 };
 
 static const size_t ncommands = sizeof commands / sizeof commands[0];
@@ -90,6 +130,15 @@ int qg_cli_option(int argc, char **argv, int *i, const char *name, const char **
   if (*i + 1 >= argc) return -1;
   *value = argv[++*i];
   return 1;
+}
+
+int qg_cli_output_option(int argc, char **argv, int *i, const char **value) {
+  if (strcmp(argv[*i], "-o") == 0) {
+    if (*i + 1 >= argc) return -1;
+    *value = argv[++*i];
+    return 1;
+  }
+  return qg_cli_option(argc, argv, i, "output", value);
 }
 
 void qg_cli_print_usage(const char *cmd, FILE *f) {

@@ -1,0 +1,281 @@
+/* The observers' inner loops: min/max scans (SSE2 on x86-64, four independent accumulators so
+ * the loop runs at memory bandwidth), histc counting, and PyTorch's float32 cascade sum.
+ *
+ * NaN: the scans keep NaNs out of the running min/max (min(x, acc) returns acc when x is NaN)
+ * and report them separately; the callers turn "has a NaN" into a NaN result as torch.aminmax
+ * does. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "quant/observer_impl.h"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+void qg__minmax_f32(const float *x, int64_t n, float *mn, float *mx, int *has_nan) {
+  int64_t i = 0;
+  float lo = INFINITY, hi = -INFINITY;
+  int nan = 0;
+#if defined(__SSE2__)
+  if (n >= 16) {
+    __m128 lo0 = _mm_set1_ps(INFINITY), lo1 = lo0, hi0 = _mm_set1_ps(-INFINITY), hi1 = hi0;
+    __m128 un = _mm_setzero_ps();
+    for (; i + 16 <= n; i += 16) {
+      __m128 a = _mm_loadu_ps(x + i), b = _mm_loadu_ps(x + i + 4);
+      __m128 c = _mm_loadu_ps(x + i + 8), d = _mm_loadu_ps(x + i + 12);
+      lo0 = _mm_min_ps(a, lo0); /* a NaN in the first operand returns the second */
+      lo1 = _mm_min_ps(b, lo1);
+      hi0 = _mm_max_ps(a, hi0);
+      hi1 = _mm_max_ps(b, hi1);
+      lo0 = _mm_min_ps(c, lo0);
+      lo1 = _mm_min_ps(d, lo1);
+      hi0 = _mm_max_ps(c, hi0);
+      hi1 = _mm_max_ps(d, hi1);
+      un = _mm_or_ps(un, _mm_or_ps(_mm_cmpunord_ps(a, b), _mm_cmpunord_ps(c, d)));
+    }
+    float l[4], h[4];
+    _mm_storeu_ps(l, _mm_min_ps(lo0, lo1));
+    _mm_storeu_ps(h, _mm_max_ps(hi0, hi1));
+    for (int k = 0; k < 4; k++) {
+      lo = l[k] < lo ? l[k] : lo;
+      hi = h[k] > hi ? h[k] : hi;
+    }
+    nan = _mm_movemask_ps(un) != 0;
+  }
+#endif
+  for (; i < n; i++) {
+    float v = x[i];
+    lo = v < lo ? v : lo;
+    hi = v > hi ? v : hi;
+    nan |= v != v;
+  }
+  *mn = lo;
+  *mx = hi;
+  *has_nan = nan;
+}
+
+void qg__minmax_f64(const double *x, int64_t n, double *mn, double *mx, int *has_nan) {
+  int64_t i = 0;
+  double lo = INFINITY, hi = -INFINITY;
+  int nan = 0;
+#if defined(__SSE2__)
+  if (n >= 8) {
+    __m128d lo0 = _mm_set1_pd(INFINITY), lo1 = lo0, hi0 = _mm_set1_pd(-INFINITY), hi1 = hi0;
+    __m128d un = _mm_setzero_pd();
+    for (; i + 8 <= n; i += 8) {
+      __m128d a = _mm_loadu_pd(x + i), b = _mm_loadu_pd(x + i + 2);
+      __m128d c = _mm_loadu_pd(x + i + 4), d = _mm_loadu_pd(x + i + 6);
+      lo0 = _mm_min_pd(c, _mm_min_pd(a, lo0));
+      lo1 = _mm_min_pd(d, _mm_min_pd(b, lo1));
+      hi0 = _mm_max_pd(c, _mm_max_pd(a, hi0));
+      hi1 = _mm_max_pd(d, _mm_max_pd(b, hi1));
+      un = _mm_or_pd(un, _mm_or_pd(_mm_cmpunord_pd(a, b), _mm_cmpunord_pd(c, d)));
+    }
+    double l[2], h[2];
+    _mm_storeu_pd(l, _mm_min_pd(lo0, lo1));
+    _mm_storeu_pd(h, _mm_max_pd(hi0, hi1));
+    for (int k = 0; k < 2; k++) {
+      lo = l[k] < lo ? l[k] : lo;
+      hi = h[k] > hi ? h[k] : hi;
+    }
+    nan = _mm_movemask_pd(un) != 0;
+  }
+#endif
+  for (; i < n; i++) {
+    double v = x[i];
+    lo = v < lo ? v : lo;
+    hi = v > hi ? v : hi;
+    nan |= v != v;
+  }
+  *mn = lo;
+  *mx = hi;
+  *has_nan = nan;
+}
+
+void qg__minmax_rows_f32(const float *x, int64_t nc, float *mn, float *mx, uint32_t *nan) {
+  int64_t c = 0;
+#if defined(__SSE2__)
+  for (; c + 4 <= nc; c += 4) {
+    __m128 v = _mm_loadu_ps(x + c);
+    _mm_storeu_ps(mn + c, _mm_min_ps(v, _mm_loadu_ps(mn + c)));
+    _mm_storeu_ps(mx + c, _mm_max_ps(v, _mm_loadu_ps(mx + c)));
+    __m128i u = _mm_castps_si128(_mm_cmpunord_ps(v, v));
+    __m128i old = _mm_loadu_si128((const __m128i *)(const void *)(nan + c));
+    _mm_storeu_si128((__m128i *)(void *)(nan + c), _mm_or_si128(old, u));
+  }
+#endif
+  for (; c < nc; c++) {
+    float v = x[c];
+    mn[c] = v < mn[c] ? v : mn[c];
+    mx[c] = v > mx[c] ? v : mx[c];
+    if (v != v) nan[c] = ~0u;
+  }
+}
+
+/* ---- cascade sum (ATen/native/cpu/SumKernel.cpp) ------------------------------------------
+ * A row of n floats is read as n / lanes vectors; row_sum splits those 4 ways (ILP), and
+ * multi_row_sum adds each way into a 4-level cascade whose levels flush every 2^level_power
+ * rows. The lane-wise partial vectors are then summed ways 1..3 into way 0, the scalar tail is
+ * added into a scalar accumulator, and finally the lanes in order. */
+#define MAX_LANES 16
+
+static int64_t ceil_log2(int64_t x) {
+  if (x <= 2) return 1;
+  uint64_t v = (uint64_t)x - 1;
+  int last = 63;
+  while (!(v >> last)) last--;
+  return last + 1;
+}
+
+/* multi_row_sum<acc, 4>: rows of 4 "elements", each an element of `lanes` floats. */
+static void multi_row_sum(const float *in, int64_t size, int lanes, float out[4][MAX_LANES]) {
+  enum { NUM_LEVELS = 4 };
+  int64_t level_power = ceil_log2(size) / NUM_LEVELS;
+  if (level_power < 4) level_power = 4;
+  const int64_t level_step = (int64_t)1 << level_power, level_mask = level_step - 1;
+  float acc[NUM_LEVELS][4][MAX_LANES];
+  memset(acc, 0, sizeof acc);
+  int64_t i = 0;
+  for (; i + level_step <= size;) {
+    for (int64_t j = 0; j < level_step; j++, i++)
+      for (int k = 0; k < 4; k++)
+        for (int l = 0; l < lanes; l++) acc[0][k][l] += in[(i * 4 + k) * lanes + l];
+    for (int j = 1; j < NUM_LEVELS; j++) {
+      for (int k = 0; k < 4; k++)
+        for (int l = 0; l < lanes; l++) {
+          acc[j][k][l] += acc[j - 1][k][l];
+          acc[j - 1][k][l] = 0;
+        }
+      if ((i & (level_mask << (j * level_power))) != 0) break;
+    }
+  }
+  for (; i < size; i++)
+    for (int k = 0; k < 4; k++)
+      for (int l = 0; l < lanes; l++) acc[0][k][l] += in[(i * 4 + k) * lanes + l];
+  for (int j = 1; j < NUM_LEVELS; j++)
+    for (int k = 0; k < 4; k++)
+      for (int l = 0; l < lanes; l++) acc[0][k][l] += acc[j][k][l];
+  memcpy(out, acc[0], sizeof acc[0]);
+}
+
+/* row_sum over `size` elements of `lanes` floats: result lanes in out[0..lanes). */
+static void row_sum(const float *in, int64_t size, int lanes, float *out) {
+  float part[4][MAX_LANES];
+  int64_t size_ilp = size / 4;
+  multi_row_sum(in, size_ilp, lanes, part);
+  for (int64_t i = size_ilp * 4; i < size; i++)
+    for (int l = 0; l < lanes; l++) part[0][l] += in[i * lanes + l];
+  for (int k = 1; k < 4; k++)
+    for (int l = 0; l < lanes; l++) part[0][l] += part[k][l];
+  memcpy(out, part[0], (size_t)lanes * sizeof(float));
+}
+
+float qg__cascade_sum_f32(const float *x, int64_t n, int lanes) {
+  if (lanes < 1 || lanes > MAX_LANES) lanes = 1;
+  float r;
+  if (lanes > 1 && n >= lanes) {
+    /* vectorized_inner_sum */
+    int64_t vec_size = n / lanes;
+    float v[MAX_LANES];
+    row_sum(x, vec_size, lanes, v);
+    float acc = 0;
+    for (int64_t k = vec_size * lanes; k < n; k++) acc += x[k];
+    for (int l = 0; l < lanes; l++) acc += v[l];
+    r = acc;
+  } else {
+    row_sum(x, n, 1, &r); /* scalar_inner_sum */
+  }
+  return 0.0f + r; /* the output starts at 0 and is accumulated into */
+}
+
+/* ---- histc ---------------------------------------------------------------------------------- */
+
+/* C++'s ostream << double (precision 6, %g-like), as TORCH_CHECK prints numbers. */
+static const char *cxx_double(double d, char *buf, size_t cap) {
+  if (isnan(d)) return "nan";
+  if (isinf(d)) return d < 0 ? "-inf" : "inf";
+  snprintf(buf, cap, "%g", d);
+  return buf;
+}
+
+qg_status qg__histc_range(double min, double max, double dmin, double dmax, double *lo, double *hi) {
+  double l = min, h = max;
+  if (l == h) {
+    l = dmin;
+    h = dmax;
+  }
+  if (l == h) {
+    l -= 1;
+    h += 1;
+  }
+  char a[40], b[40];
+  if (isinf(l) || isinf(h) || isnan(l) || isnan(h))
+    return qg_set_error(QG_STATUS_INVALID_ARGUMENT, "torch.histc: range of [%s, %s] is not finite",
+                        cxx_double(l, a, sizeof a), cxx_double(h, b, sizeof b));
+  if (!(l < h)) return qg_set_error(QG_STATUS_INVALID_ARGUMENT, "torch.histc: max must be larger than min");
+  *lo = l;
+  *hi = h;
+  return QG_OK;
+}
+
+/* HistogramKernel.cpp, LINEAR_INTERPOLATION: elements outside [lo, hi] and NaNs are skipped,
+ * pos = (int64)((x - lo) * bins / (hi - lo)) in the input's precision, pos == bins goes to the
+ * last bin. The counts are exact integers (PyTorch's float counts are exact below 2^24). */
+#define HISTC_BODY(T)                                                         \
+  do {                                                                        \
+    memset(counts, 0, (size_t)bins * sizeof *counts);                         \
+    const T fb = (T)bins, w = hi - lo;                                        \
+    for (int64_t i = 0; i < n; i++) {                                         \
+      T v = x[i];                                                             \
+      if (!(v >= lo && v <= hi)) continue;                                    \
+      int64_t pos = (int64_t)((v - lo) * fb / w);                             \
+      if (pos >= bins) pos = bins - 1; /* == bins: the closed last bin */     \
+      if (pos < 0) pos = 0;                                                   \
+      counts[pos]++;                                                          \
+    }                                                                         \
+  } while (0)
+
+void qg__histc_f32(const float *x, int64_t n, int64_t bins, float lo, float hi, int64_t *counts) {
+#if defined(__SSE2__)
+  /* Four positions at a time (same float operations, so the same bins); bins < 2^31 here. */
+  if (bins < ((int64_t)1 << 30)) {
+    memset(counts, 0, (size_t)bins * sizeof *counts);
+    const float fb = (float)bins, w = hi - lo;
+    const __m128 vlo = _mm_set1_ps(lo), vhi = _mm_set1_ps(hi), vfb = _mm_set1_ps(fb), vw = _mm_set1_ps(w);
+    const __m128i last = _mm_set1_epi32((int)bins - 1);
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+      __m128 v = _mm_loadu_ps(x + i);
+      __m128 in = _mm_and_ps(_mm_cmpge_ps(v, vlo), _mm_cmple_ps(v, vhi));
+      __m128i pos = _mm_cvttps_epi32(_mm_div_ps(_mm_mul_ps(_mm_sub_ps(v, vlo), vfb), vw));
+      /* pos > bins - 1 -> bins - 1 (SSE2 has no min_epi32) */
+      __m128i over = _mm_cmpgt_epi32(pos, last);
+      pos = _mm_or_si128(_mm_and_si128(over, last), _mm_andnot_si128(over, pos));
+      pos = _mm_and_si128(pos, _mm_cmpgt_epi32(pos, _mm_set1_epi32(-1)));
+      int mask = _mm_movemask_ps(in);
+      int32_t p[4];
+      _mm_storeu_si128((__m128i *)(void *)p, pos);
+      if (mask & 1) counts[p[0]]++;
+      if (mask & 2) counts[p[1]]++;
+      if (mask & 4) counts[p[2]]++;
+      if (mask & 8) counts[p[3]]++;
+    }
+    for (; i < n; i++) {
+      float v = x[i];
+      if (!(v >= lo && v <= hi)) continue;
+      int64_t pos = (int64_t)((v - lo) * fb / w);
+      if (pos >= bins) pos = bins - 1;
+      if (pos < 0) pos = 0;
+      counts[pos]++;
+    }
+    return;
+  }
+#endif
+  HISTC_BODY(float);
+}
+
+void qg__histc_f64(const double *x, int64_t n, int64_t bins, double lo, double hi, int64_t *counts) {
+  HISTC_BODY(double);
+}

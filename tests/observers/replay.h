@@ -1,0 +1,21 @@
+/* Replays the observer cases PyTorch recorded (tools/fixtures/gen_observers.py) against
+ * quantgraph's native observers and reports every difference. */
+#ifndef QG_TESTS_OBSERVERS_REPLAY_H
+#define QG_TESTS_OBSERVERS_REPLAY_H
+
+#include <stddef.h>
+
+#include "base/strbuf.h"
+
+typedef struct qg_obs_replay_result {
+  size_t cases, steps, failures;
+  qg_strbuf report; /* one line per failure (the first 60) */
+} qg_obs_replay_result;
+
+/* tag: "torch113" or "torch215". Runs every case (only those whose name contains `filter`, when
+ * not NULL). Histogram variant and NaN check follow the torch version. */
+void qg_obs_replay(const char *tag, const char *filter, qg_obs_replay_result *out);
+/* The recorded aten::_choose_qparams_per_tensor results against qg_choose_qparams_dynamic. */
+void qg_obs_replay_choose(const char *tag, qg_obs_replay_result *out);
+
+#endif
