@@ -39,6 +39,7 @@ static int in_skip_list(const qg_node_t *n) {
   case QG_SYM_prim_Loop:
   case QG_SYM_prim_Constant:
   case QG_SYM_prim_Uninitialized:
+  case QG_SYM_prim_GetAttr: /* PyTorch folds reads of constant objects, which graphs here never hold */
   case QG_SYM_aten_dequantize: return 1;
   default: break;
   }

@@ -30,8 +30,15 @@ static void drop_dead_if_outputs(qg_node_t *n, qg_pass_report *r) {
   }
 }
 
+/* A node holding a graph (prim::fork's Subgraph) runs code this pass does not look into. */
+static int holds_graph(const qg_node_t *n) {
+  for (uint32_t k = 0; k < n->nattrs; k++)
+    if (n->attrs[k].kind == QG_ATTR_GRAPH || n->attrs[k].kind == QG_ATTR_GRAPHS) return 1;
+  return 0;
+}
+
 static int removable(const qg_node_t *n) {
-  if (any_output_used(n) || qg__node_has_side_effects(n)) return 0;
+  if (any_output_used(n) || qg__node_has_side_effects(n) || holds_graph(n)) return 0;
   for (uint32_t i = 0; i < n->ninputs; i++)
     if (qg__node_writes_input(n, i)) return 0;
   /* A node with blocks goes only if nothing inside is observable. */

@@ -39,3 +39,132 @@ Test(observers, choose_qparams_recorded) {
   qg_obs_replay_choose("torch215", &r);
   expect_clean("ChooseQuantizationParams (2.15)", &r);
 }
+
+Test(observers, torch_sum_order) {
+  qg_obs_replay_result r;
+  qg_obs_replay_sums("torch113", &r);
+  expect_clean("torch.sum (1.13, AVX2)", &r);
+  qg_obs_replay_sums("torch215", &r);
+  expect_clean("torch.sum (2.15, AVX-512)", &r);
+}
+
+Test(observers, histogram_search_internals) {
+  qg_obs_replay_result r;
+  qg_obs_replay_internals("torch113", &r);
+  expect_clean("search internals (1.13)", &r);
+  qg_obs_replay_internals("torch215", &r);
+  expect_clean("search internals (2.15)", &r);
+}
+
+/* ---- qparam math edge cases ---------------------------------------------------------------- */
+
+static void expect_error(qg_status st, qg_status want, const char *fragment) {
+  cr_expect(st == want, "got %s (%s), want %s", qg_status_name(st), qg_last_error(), qg_status_name(want));
+  cr_expect(strstr(qg_last_error(), fragment) != NULL, "message \"%s\" lacks \"%s\"", qg_last_error(), fragment);
+}
+
+Test(observers, qrange) {
+  int64_t lo, hi;
+  QG_ASSERT_OK(qg_qrange(QG_DTYPE_QUINT8, 0, 0, 0, 0, &lo, &hi));
+  cr_expect(lo == 0 && hi == 255);
+  QG_ASSERT_OK(qg_qrange(QG_DTYPE_QUINT8, 0, 0, 0, 1, &lo, &hi));
+  cr_expect(lo == 0 && hi == 127);
+  QG_ASSERT_OK(qg_qrange(QG_DTYPE_QINT8, 0, 0, 0, 1, &lo, &hi));
+  cr_expect(lo == -64 && hi == 63);
+  QG_ASSERT_OK(qg_qrange(QG_DTYPE_QINT32, 0, 0, 0, 0, &lo, &hi));
+  cr_expect(lo == INT32_MIN && hi == INT32_MAX);
+  QG_ASSERT_OK(qg_qrange(QG_DTYPE_QUINT4X2, 0, 0, 0, 0, &lo, &hi));
+  cr_expect(lo == 0 && hi == 15);
+  /* a custom range is halved with floor division: -127 // 2 == -64 */
+  QG_ASSERT_OK(qg_qrange(QG_DTYPE_QINT8, 1, -127, 127, 1, &lo, &hi));
+  cr_expect(lo == -64 && hi == 63, "%lld..%lld", (long long)lo, (long long)hi);
+  QG_ASSERT_OK(qg_qrange(QG_DTYPE_QUINT8, 1, 0, 127, 1, &lo, &hi));
+  cr_expect(lo == 0 && hi == 63);
+  expect_error(qg_qrange(QG_DTYPE_QUINT8, 1, 1, 10, 0, &lo, &hi), QG_STATUS_INVALID_ARGUMENT, "must include 0");
+  expect_error(qg_qrange(QG_DTYPE_QUINT8, 1, 0, 0, 0, &lo, &hi), QG_STATUS_INVALID_ARGUMENT, "strictly less than");
+  expect_error(qg_qrange(QG_DTYPE_QINT8, 1, -200, 100, 0, &lo, &hi), QG_STATUS_INVALID_ARGUMENT, "(=256)");
+  /* quint8 has no length check in PyTorch */
+  QG_ASSERT_OK(qg_qrange(QG_DTYPE_QUINT8, 1, -10, 1000, 0, &lo, &hi));
+  cr_expect(lo == -10 && hi == 1000);
+}
+
+static qg_qparams_args args(qg_dtype dt, qg_qscheme_kind qs) {
+  qg_qparams_args a = {dt, qs, 0, 0, 0, 0x1p-23f, 0};
+  QG_ASSERT_OK(qg_qrange(dt, 0, 0, 0, 0, &a.quant_min, &a.quant_max));
+  return a;
+}
+
+Test(observers, calculate_qparams_edges) {
+  float s, zf;
+  int64_t z;
+  int warned;
+  qg_qparams_args a = args(QG_DTYPE_QUINT8, QG_QS_PER_TENSOR_SYMMETRIC);
+  float mn = -1.0f, mx = 3.0f;
+  QG_ASSERT_OK(qg_calculate_qparams(&a, &mn, &mx, 1, &s, &z, NULL, &warned));
+  cr_expect(z == 128 && !warned, "symmetric quint8: zero point %lld", (long long)z);
+  cr_expect(s == 3.0f / 127.5f);
+  a.has_customized_qrange = 1;
+  a.quant_max = 127;
+  QG_ASSERT_OK(qg_calculate_qparams(&a, &mn, &mx, 1, &s, &z, NULL, NULL));
+  cr_expect(z == 63, "custom range midpoint (0 + 127) // 2, got %lld", (long long)z);
+  /* all zeros: the scale is eps */
+  a = args(QG_DTYPE_QUINT8, QG_QS_PER_TENSOR_AFFINE);
+  mn = mx = 0.0f;
+  QG_ASSERT_OK(qg_calculate_qparams(&a, &mn, &mx, 1, &s, &z, NULL, NULL));
+  cr_expect(s == 0x1p-23f && z == 0, "scale %a zp %lld", s, (long long)z);
+  /* float qparams: a scale not above eps becomes 1, the zero point is -min / scale */
+  a = args(QG_DTYPE_QUINT8, QG_QS_PER_CHANNEL_AFFINE_FLOAT_QPARAMS);
+  mn = mx = 2.0f;
+  QG_ASSERT_OK(qg_calculate_qparams(&a, &mn, &mx, 1, &s, &z, &zf, NULL));
+  cr_expect(s == 1.0f && zf == -2.0f);
+  /* invalid state: defaults and a warning */
+  a = args(QG_DTYPE_QUINT8, QG_QS_PER_TENSOR_AFFINE);
+  mn = INFINITY;
+  mx = -INFINITY;
+  QG_ASSERT_OK(qg_calculate_qparams(&a, &mn, &mx, 1, &s, &z, NULL, &warned));
+  cr_expect(warned && s == 1.0f && z == 0);
+  QG_ASSERT_OK(qg_calculate_qparams(&a, NULL, NULL, 0, &s, &z, NULL, &warned));
+  cr_expect(warned && s == 1.0f && z == 0);
+  /* min > max */
+  mn = 2.0f;
+  mx = 1.0f;
+  expect_error(qg_calculate_qparams(&a, &mn, &mx, 1, &s, &z, NULL, NULL), QG_STATUS_INVALID_ARGUMENT,
+               "min 2.0 should be less than max 1.0");
+  /* NaN: torch 1.13 rejects it, torch 2.x returns a NaN scale */
+  mn = NAN;
+  mx = 1.0f;
+  QG_ASSERT_OK(qg_calculate_qparams(&a, &mn, &mx, 1, &s, &z, NULL, NULL));
+  cr_expect(isnan(s) && z == 0, "scale %g zp %lld", s, (long long)z);
+  a.nan_check_113 = 1;
+  expect_error(qg_calculate_qparams(&a, &mn, &mx, 1, &s, &z, NULL, NULL), QG_STATUS_INVALID_ARGUMENT,
+               "min nan should be less than max 1.0");
+  /* per-channel: the offending channel is named */
+  a = args(QG_DTYPE_QINT8, QG_QS_PER_CHANNEL_SYMMETRIC);
+  float cmin[3] = {-1, 5, -2}, cmax[3] = {1, 4, 2}, cs[3];
+  int64_t cz[3];
+  expect_error(qg_calculate_qparams(&a, cmin, cmax, 3, cs, cz, NULL, NULL), QG_STATUS_INVALID_ARGUMENT, "channel 1 of 3");
+  cmin[1] = 4;
+  QG_ASSERT_OK(qg_calculate_qparams(&a, cmin, cmax, 3, cs, cz, NULL, NULL));
+  cr_expect(cs[0] == 1.0f / 127.5f && cz[0] == 0 && cz[2] == 0);
+  cr_expect(qg_qparams_zero_point_dtype(QG_QS_PER_TENSOR_AFFINE) == QG_DTYPE_I32);
+  cr_expect(qg_qparams_zero_point_dtype(QG_QS_PER_CHANNEL_SYMMETRIC) == QG_DTYPE_I64);
+  cr_expect(qg_qparams_zero_point_dtype(QG_QS_PER_CHANNEL_AFFINE_FLOAT_QPARAMS) == QG_DTYPE_F32);
+  cr_expect_str_eq(qg_qscheme_name(QG_QS_PER_CHANNEL_AFFINE_FLOAT_QPARAMS), "torch.per_channel_affine_float_qparams");
+}
+
+Test(observers, choose_qparams_errors) {
+  double s;
+  int32_t z;
+  expect_error(qg_choose_qparams_dynamic(2.0f, 1.0f, 0, 255, 0, 0, 0, &s, &z), QG_STATUS_INVALID_ARGUMENT,
+               "min should be less than or equal to max");
+  expect_error(qg_choose_qparams_dynamic(NAN, 1.0f, 0, 255, 0, 0, 0, &s, &z), QG_STATUS_INVALID_ARGUMENT,
+               "min should be less than or equal to max");
+  expect_error(qg_choose_qparams_dynamic(0.0f, 1.0f, 0, 1, 0, 0, 1, &s, &z), QG_STATUS_INVALID_ARGUMENT,
+               "qmin should be less than qmax");
+  /* preserve_sparsity puts the zero point in the middle of the range */
+  QG_ASSERT_OK(qg_choose_qparams_dynamic(-1.0f, 3.0f, -128, 127, 1, 0, 0, &s, &z));
+  cr_expect(z == 0, "zero point %d", z);
+  /* force_scale_power_of_two */
+  QG_ASSERT_OK(qg_choose_qparams_dynamic(-1.0f, 3.0f, 0, 255, 0, 1, 0, &s, &z));
+  cr_expect(s == 1.0 / 32, "scale %g", s);
+}

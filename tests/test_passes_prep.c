@@ -396,6 +396,19 @@ Test(passes_prep, test_quantize_fork_wait) {
   /* the inlined body computes what the forked call did */
   QG_ASSERT_OK(qg_run_method(m, "fork_ops", "forward", in.v, in.n, NULL, &after));
   cr_expect(qg_ival_equal(&before, &after), "the inlined fork computes something else");
+  qg_ival_release(&after);
+  /* the rest of the preparation folds the inlined ones / zeros into tensor constants, as
+   * PyTorch's prepare_dynamic_jit graph of fork_ops shows, and computes the same */
+  QG_ASSERT_OK(qg_fuse_linear_module(m, NULL));
+  QG_ASSERT_OK(qg_replace_convolution_module(m, NULL));
+  QG_ASSERT_OK(qg_remove_list_mutation_module(m, NULL));
+  lint_module(m);
+  file_check(fork_ops, "Float(5, 5, strides=[5, 1], requires_grad=0, device=cpu) = prim::Constant[value=<Tensor>]()",
+             "aten::ones");
+  file_check(fork_ops, "prim::Constant[value= 0  0  0  0  0 [ CPUFloatType{5} ]]()\n  %", "aten::zeros");
+  file_check(fork_ops, "aten::linear(%x, %", "prim::ListConstruct");
+  QG_ASSERT_OK(qg_run_method(m, "fork_ops", "forward", in.v, in.n, NULL, &after));
+  cr_expect(qg_ival_equal(&before, &after), "constant propagation changed the result");
   qg_ival_release(&before);
   qg_ival_release(&after);
   qg_module_free(m);
@@ -442,6 +455,15 @@ Test(passes_prep, dce_keeps_side_effects_and_writes) {
                                       "  return (%x)\n");
   cr_assert(!strstr(s, "aten::relu(") && !strstr(s, "aten::neg"), "%s", s);
   cr_assert(strstr(s, "prim::RaiseException") && strstr(s, "aten::append") && strstr(s, "aten::relu_"), "%s", s);
+  qg__free(s);
+  /* a fork's body is not looked into: an unused fork stays */
+  s = run_on_text(qg_dce_graph, "graph(%x : Tensor):\n"
+                                "  %f : Future[Tensor] = prim::fork_0(%x)\n"
+                                "  return (%x)\n"
+                                "with prim::fork_0 = graph(%y : Tensor):\n"
+                                "  %1 : Tensor = aten::relu(%y)\n"
+                                "  return (%1)\n");
+  cr_assert(strstr(s, "prim::fork_0(%x)"), "%s", s);
   qg__free(s);
 }
 

@@ -13,6 +13,8 @@
 #include "ir/text.h"
 #include "passes/passes.h"
 #include "quant/observer.h"
+#include "runtime/runtime.h"
+#include "tensor/tensor_ops.h"
 #include "util/testutil.h"
 
 /* ---- helpers ---------------------------------------------------------------------------------- */
@@ -417,4 +419,54 @@ Test(prepare, every_allocation_failure_is_reported) {
   size_t runs = qg_test_every_alloc_failure(prepare_once, m);
   cr_assert(runs > 10);
   qg_module_free(m);
+}
+
+/* test_dynamic_weight_observer, prepare half: the weight observers the prepared model runs see
+ * exactly the weights, so their qparams equal those of default_dynamic_qconfig.weight() applied
+ * to the weight directly (the seed's reference computation). The convert half (qparams stored
+ * as attributes) comes with InsertQuantDeQuant. */
+Test(prepare, test_dynamic_weight_observer_qparams) {
+  const char *fx[] = {"dynamic_weight_observer__trace", "dynamic_weight_observer__script"};
+  for (size_t f = 0; f < 2; f++) {
+    qg_module *m = prepare_root(fx[f], "dynamic", 1);
+    int64_t shape[2] = {5, 5};
+    qg_tensor *x = NULL;
+    QG_ASSERT_OK(qg_tensor_create(QG_DTYPE_F32, 2, shape, &x));
+    float *xd = qg_tensor_data(x);
+    for (int k = 0; k < 25; k++) xd[k] = (float)k / 25.0f;
+    qg_ival arg = qg_ival_tensor(x), res = qg_ival_none();
+    QG_ASSERT_OK(qg_run_method(m, NULL, "forward", &arg, 1, NULL, &res));
+    qg_ival_release(&res);
+    qg_ival_release(&arg);
+    const char *fcs[] = {"fc", "fc2"};
+    for (size_t i = 0; i < 2; i++) {
+      const qg_ival *fc = module_at(m, fcs[i]);
+      const qg_ival *w = qg_ival_object_get(fc, "weight");
+      cr_assert(w && w->kind == QG_IVAL_TENSOR);
+      /* the reference: a fresh weight observer of the qconfig fed the weight */
+      qg_qconfig qc;
+      QG_ASSERT_OK(qg_qconfig_named("dynamic", QG_HISTOGRAM_CURRENT, &qc));
+      qg_ival ref = qg_ival_none();
+      QG_ASSERT_OK(qg_observer_new(m->cu, &qc.weight, &ref));
+      QG_ASSERT_OK(qg_observer_observe(&ref, w->u.tensor));
+      qg_tensor *rs = NULL, *rz = NULL, *gs = NULL, *gz = NULL;
+      QG_ASSERT_OK(qg_observer_calculate_qparams(&ref, &rs, &rz));
+      const qg_type_t *cls = fc->u.obj->type;
+      int found = 0;
+      for (size_t k = 0; k < cls->nslots; k++) {
+        if (strncmp(cls->slots[k].name, "_observer_", 10) != 0) continue;
+        QG_ASSERT_OK(qg_observer_calculate_qparams(&fc->u.obj->slots[k], &gs, &gz));
+        found++;
+      }
+      cr_assert_eq(found, 1, "%s: one weight observer", fcs[i]);
+      cr_assert_eq(qg_tensor_get_flat(gs, 0), qg_tensor_get_flat(rs, 0), "%s %s scale", fx[f], fcs[i]);
+      cr_assert_eq(qg_tensor_get_flat(gz, 0), qg_tensor_get_flat(rz, 0), "%s %s zero point", fx[f], fcs[i]);
+      qg_tensor_release(rs);
+      qg_tensor_release(rz);
+      qg_tensor_release(gs);
+      qg_tensor_release(gz);
+      qg_ival_release(&ref);
+    }
+    qg_module_free(m);
+  }
 }

@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "quant/observer.h"
+#include "quant/observer_impl.h"
 #include "runtime/native.h"
 #include "tensor/tensor_ops.h"
 #include "util/testutil.h"
@@ -285,5 +286,86 @@ void qg_obs_replay_choose(const char *tag, qg_obs_replay_result *out) {
     }
     c.step++;
   }
+  cJSON_Delete(doc);
+}
+
+void qg_obs_replay_sums(const char *tag, qg_obs_replay_result *out) {
+  memset(out, 0, sizeof *out);
+  out->report = (qg_strbuf)QG_STRBUF_INIT;
+  cJSON *doc = load_doc(tag);
+  ctx c = {out, {0}, "torch.sum", 0, strcmp(tag, "torch113") == 0};
+  load_tensors(tag, &c.nt);
+  int lanes = qg__obs_sum_lanes(c.v113 ? QG_HISTOGRAM_LEGACY_113 : QG_HISTOGRAM_CURRENT);
+  const cJSON *e;
+  cJSON_ArrayForEach(e, item(doc, "sums")) {
+    out->steps++;
+    qg_tensor *x = tensor(&c, str_of(e, "x")), *want = tensor(&c, str_of(e, "sum"));
+    float got = qg__cascade_sum_f32(qg_tensor_data(x), qg_tensor_numel(x), lanes), w = *(float *)qg_tensor_data(want);
+    if (memcmp(&got, &w, sizeof got) != 0)
+      fail(&c, "sum of %lld floats with %d lanes: got %.9g, want %.9g", (long long)qg_tensor_numel(x), lanes, got, w);
+    c.step++;
+  }
+  qg_named_tensors_free(&c.nt);
+  cJSON_Delete(doc);
+}
+
+static const cJSON *find_case(const cJSON *doc, const char *name) {
+  const cJSON *cs;
+  cJSON_ArrayForEach(cs, item(doc, "cases")) if (!strcmp(str_of(cs, "name"), name)) return cs;
+  cr_assert(0, "no case %s", name);
+  return NULL;
+}
+
+static qg_tensor *copy_of(qg_tensor *t) {
+  qg_tensor *c;
+  QG_ASSERT_OK(qg_tensor_to_dtype(t, t->dtype, &c));
+  return c;
+}
+
+void qg_obs_replay_internals(const char *tag, qg_obs_replay_result *out) {
+  memset(out, 0, sizeof *out);
+  out->report = (qg_strbuf)QG_STRBUF_INIT;
+  cJSON *doc = load_doc(tag);
+  ctx c = {out, {0}, NULL, 0, strcmp(tag, "torch113") == 0};
+  load_tensors(tag, &c.nt);
+  const cJSON *e;
+  cJSON_ArrayForEach(e, item(doc, "internals")) {
+    c.case_name = str_of(e, "case");
+    out->cases++;
+    qg_observer_spec spec;
+    spec_of_case(&c, find_case(doc, c.case_name), &spec);
+    qg_tensor *hist = tensor(&c, str_of(e, "histogram"));
+    spec.bins = qg_tensor_numel(hist);
+    qg_cu_t *cu;
+    QG_ASSERT_OK(qg_cu_create(&cu));
+    qg_ival obs;
+    QG_ASSERT_OK(qg_observer_new(cu, &spec, &obs));
+    QG_ASSERT_OK(qg_ival_object_put(&obs, "histogram", qg_ival_tensor(copy_of(hist))));
+    QG_ASSERT_OK(qg_ival_object_put(&obs, "min_val", qg_ival_tensor(copy_of(tensor(&c, str_of(e, "min_val"))))));
+    QG_ASSERT_OK(qg_ival_object_put(&obs, "max_val", qg_ival_tensor(copy_of(tensor(&c, str_of(e, "max_val"))))));
+    qg__obs o;
+    QG_ASSERT_OK(qg__obs_read(&obs, &o));
+    const cJSON *q;
+    c.step = 0;
+    cJSON_ArrayForEach(q, item(e, "errors")) {
+      out->steps++;
+      int64_t s0 = (int64_t)item(q, "start")->valuedouble, s1 = (int64_t)item(q, "end")->valuedouble;
+      double got, want = item(q, "norm")->valuedouble;
+      QG_ASSERT_OK(qg__obs_quantization_error(&o, s0, s1, &got));
+      if (memcmp(&got, &want, sizeof got) != 0)
+        fail(&c, "_compute_quantization_error(%lld, %lld): got %.17g, want %.17g", (long long)s0, (long long)s1, got, want);
+      c.step++;
+    }
+    float mn, mx;
+    out->steps++;
+    QG_ASSERT_OK(qg__obs_histogram_search(&o, &mn, &mx));
+    float wmn = *(float *)qg_tensor_data(tensor(&c, cJSON_GetArrayItem(item(e, "search"), 0)->valuestring));
+    float wmx = *(float *)qg_tensor_data(tensor(&c, cJSON_GetArrayItem(item(e, "search"), 1)->valuestring));
+    if (memcmp(&mn, &wmn, sizeof mn) || memcmp(&mx, &wmx, sizeof mx))
+      fail(&c, "_non_linear_param_search: got (%.9g, %.9g), want (%.9g, %.9g)", mn, mx, wmn, wmx);
+    qg_ival_release(&obs);
+    qg_cu_release(cu);
+  }
+  qg_named_tensors_free(&c.nt);
   cJSON_Delete(doc);
 }

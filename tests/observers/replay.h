@@ -18,4 +18,9 @@ void qg_obs_replay(const char *tag, const char *filter, qg_obs_replay_result *ou
 /* The recorded aten::_choose_qparams_per_tensor results against qg_choose_qparams_dynamic. */
 void qg_obs_replay_choose(const char *tag, qg_obs_replay_result *out);
 
+/* torch.sum of recorded float32 vectors against qg__cascade_sum_f32 with the version's lanes. */
+void qg_obs_replay_sums(const char *tag, qg_obs_replay_result *out);
+/* _compute_quantization_error and _non_linear_param_search on recorded histogram states. */
+void qg_obs_replay_internals(const char *tag, qg_obs_replay_result *out);
+
 #endif
