@@ -390,8 +390,9 @@ static qg_status compute_folded(const conv_bn_params *p, qg_tensor **new_w, qg_t
   for (int i = 0; i < 6 && st == QG_OK; i++)
     if (src[i]) st = qg_tensor_contiguous(src[i], &c[i]);
   *new_w = *new_b = NULL;
-  if (st == QG_OK) st = qg_tensor_create(p->w->dtype, p->w->ndim, p->w->shape, new_w);
-  if (st == QG_OK) st = qg_tensor_create(p->w->dtype, 1, p->w->shape, new_b);
+  /* fold_values writes every element */
+  if (st == QG_OK) st = qg_tensor_create_uninit(p->w->dtype, p->w->ndim, p->w->shape, new_w);
+  if (st == QG_OK) st = qg_tensor_create_uninit(p->w->dtype, 1, p->w->shape, new_b);
   if (st == QG_OK) {
     int64_t nout = p->w->shape[0], per = nout ? qg_tensor_numel(p->w) / nout : 0;
     fold_values(p->w->dtype, nout, per, p->eps, data_or_null(c[0]), data_or_null(c[1]), data_or_null(c[2]),

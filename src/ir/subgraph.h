@@ -140,7 +140,8 @@ const qg_pattern_t *qg_rewrite_pattern(const qg_rewrite_t *rw);
 qg_status qg_rewrite_run(const qg_rewrite_t *rw, qg_graph_t *g, const qg_match_filter *filters, size_t nfilters,
                          size_t *nrewritten) QG_MUST_USE;
 
-/* qg_rewrite_create + qg_rewrite_run + qg_rewrite_destroy. */
+/* qg_rewrite_create + qg_rewrite_run, with the compiled rewrite cached by its texts for the
+ * life of the process (passes call this on every graph of a model). */
 qg_status qg_rewrite_graph(qg_graph_t *g, const char *pattern, const char *replacement, const qg_name_pair *pairs,
                            size_t npairs, const qg_match_filter *filters, size_t nfilters,
                            size_t *nrewritten) QG_MUST_USE;

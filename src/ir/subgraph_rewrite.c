@@ -1,5 +1,6 @@
 /* The subgraph rewriter (subgraph.h, Note [Rewriting]): PyTorch's
  * SubgraphRewriter::rewriteSinglePatternOnGraph on top of the matcher. */
+#include <pthread.h>
 #include <string.h>
 
 #include "base/alloc.h"
@@ -266,12 +267,76 @@ qg_status qg_rewrite_run(const qg_rewrite_t *rw, qg_graph_t *g, const qg_match_f
   return st;
 }
 
+/* Compiled rewrites by the text of (pattern, replacement, pairs): passes call qg_rewrite_graph
+ * with the same patterns on every graph of a model, and compiling a pattern (parsing two
+ * graphs) costs far more than searching a small graph. Keys are copies of the texts (callers
+ * may build them in stack buffers). Entries live until the process ends (reachable, so leak
+ * checkers do not count them). */
+typedef struct cached_rewrite {
+  char *key; /* pattern \0 replacement \0 (pair.replacement \0 pair.pattern \0)* */
+  size_t keylen;
+  qg_rewrite_t *rw;
+} cached_rewrite;
+
+static pthread_mutex_t g_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static cached_rewrite g_cache[64];
+static size_t g_ncache;
+
+/* The key text into buf (or just its length when buf is NULL). */
+static size_t make_key(char *buf, const char *pattern, const char *replacement, const qg_name_pair *pairs,
+                       size_t npairs) {
+  const char *parts[2 + 2 * 16];
+  size_t n = 0, len = 0;
+  parts[n++] = pattern;
+  parts[n++] = replacement;
+  for (size_t i = 0; i < npairs && i < 16; i++) {
+    parts[n++] = pairs[i].replacement;
+    parts[n++] = pairs[i].pattern;
+  }
+  for (size_t i = 0; i < n; i++) {
+    size_t l = strlen(parts[i]) + 1;
+    if (buf) memcpy(buf + len, parts[i], l);
+    len += l;
+  }
+  return len;
+}
+
+static qg_status cached(const char *pattern, const char *replacement, const qg_name_pair *pairs, size_t npairs,
+                        qg_rewrite_t **out) {
+  if (npairs > 16) return QG_STATUS_UNSUPPORTED;
+  size_t len = make_key(NULL, pattern, replacement, pairs, npairs);
+  char *key = qg__malloc(len);
+  if (!key) return qg_oom("rewrite cache");
+  make_key(key, pattern, replacement, pairs, npairs);
+  pthread_mutex_lock(&g_cache_lock);
+  for (size_t i = 0; i < g_ncache; i++)
+    if (g_cache[i].keylen == len && memcmp(g_cache[i].key, key, len) == 0) {
+      *out = g_cache[i].rw;
+      pthread_mutex_unlock(&g_cache_lock);
+      qg__free(key);
+      return QG_OK;
+    }
+  qg_status st = qg_rewrite_create(pattern, replacement, pairs, npairs, out);
+  if (st == QG_OK && g_ncache < sizeof g_cache / sizeof g_cache[0]) {
+    g_cache[g_ncache++] = (cached_rewrite){key, len, *out};
+    key = NULL;
+  } else if (st == QG_OK) {
+    st = QG_STATUS_UNSUPPORTED; /* full: the caller uses *out once and destroys it */
+  }
+  pthread_mutex_unlock(&g_cache_lock);
+  qg__free(key);
+  return st;
+}
+
 qg_status qg_rewrite_graph(qg_graph_t *g, const char *pattern, const char *replacement, const qg_name_pair *pairs,
                            size_t npairs, const qg_match_filter *filters, size_t nfilters, size_t *nrewritten) {
   if (nrewritten) *nrewritten = 0;
-  qg_rewrite_t *rw;
-  QG_TRY(qg_rewrite_create(pattern, replacement, pairs, npairs, &rw));
-  qg_status st = qg_rewrite_run(rw, g, filters, nfilters, nrewritten);
+  qg_rewrite_t *rw = NULL;
+  qg_status st = cached(pattern, replacement, pairs, npairs, &rw);
+  if (st == QG_OK) return qg_rewrite_run(rw, g, filters, nfilters, nrewritten);
+  if (st != QG_STATUS_UNSUPPORTED) return st;
+  if (!rw) QG_TRY(qg_rewrite_create(pattern, replacement, pairs, npairs, &rw));
+  st = qg_rewrite_run(rw, g, filters, nfilters, nrewritten);
   qg_rewrite_destroy(rw);
   return st;
 }

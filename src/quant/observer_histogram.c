@@ -155,8 +155,9 @@ static qg_status forward_current(const qg__obs *o, state *s, hin *x, double *his
       /* the old histogram is one value: histc([cur_min], new range) * sum(old) */
       float bin_value = qg__cascade_sum_f32(s->hist, bins, qg__obs_sum_lanes(o->spec.histogram_variant));
       hin one = {s->min_val, 1, 0, cur_min, cur_min};
-      st = histc(&one, bins, new_min, new_max, counts + bins);
-      for (int64_t i = 0; st == QG_OK && i < bins; i++) old[i] = (float)counts[bins + i] * bin_value;
+      int64_t *one_counts = counts + bins + 1;
+      st = histc(&one, bins, new_min, new_max, one_counts);
+      for (int64_t i = 0; st == QG_OK && i < bins; i++) old[i] = (float)one_counts[i] * bin_value;
     } else if (st == QG_OK) {
       upscale(s, new_min, new_max, old);
     }
@@ -285,7 +286,7 @@ qg_status qg__obs_histogram_forward(const qg__obs *o, const qg_tensor *x) {
   int64_t bins = o->spec.bins;
   float *work = qg__malloc((size_t)(bins + 2) * sizeof *work);
   double *hist_t = qg__malloc((size_t)bins * sizeof *hist_t);
-  int64_t *counts = qg__malloc((size_t)bins * 2 * sizeof *counts);
+  int64_t *counts = qg__malloc((size_t)(bins + 1) * 2 * sizeof *counts);
   qg_status st = work && hist_t && counts ? QG_OK : qg_oom("HistogramObserver.forward");
   if (st == QG_OK) {
     memcpy(work, hist, (size_t)bins * sizeof *work);

@@ -61,14 +61,17 @@ int qg__obs_sum_lanes(qg_histogram_variant v);
 /* min and max of x[0..n) ignoring NaNs; *has_nan = whether any element is NaN. n > 0. */
 void qg__minmax_f32(const float *x, int64_t n, float *mn, float *mx, int *has_nan);
 void qg__minmax_f64(const double *x, int64_t n, double *mn, double *mx, int *has_nan);
-/* Elementwise running min/max over rows: for c < nc: mn[c] = min(mn[c], x[c]), same for mx,
- * nan[c] |= isnan(x[c]) (NaNs do not enter mn/mx). */
-void qg__minmax_rows_f32(const float *x, int64_t nc, float *mn, float *mx, uint32_t *nan);
+/* Column-wise running min/max over a row-major [rows, nc] block: for c < nc and every row r,
+ * mn[c] = min(mn[c], x[r][c]), same for mx, nan[c] = ~0 if any x[r][c] is NaN (NaNs do not enter
+ * mn/mx). Keep rows * nc small enough for the block to stay in cache (each column strip is read
+ * separately). */
+void qg__minmax_rows_f32(const float *x, int64_t rows, int64_t nc, float *mn, float *mx, uint32_t *nan);
 /* PyTorch's CPU float32 sum (SumKernel.cpp cascade_sum over a contiguous row) with `lanes`
  * vector lanes (1 = its scalar path). */
 float qg__cascade_sum_f32(const float *x, int64_t n, int lanes);
 /* torch.histc(x, bins, min, max) counts of contiguous f32 / f64 data (the range already chosen
- * by qg__histc_range): counts[bins] (int64, zeroed here). */
+ * by qg__histc_range) into counts[0..bins) (int64, zeroed here); counts[bins] receives the number
+ * of skipped elements, so counts needs bins + 1 entries. */
 void qg__histc_f32(const float *x, int64_t n, int64_t bins, float lo, float hi, int64_t *counts);
 void qg__histc_f64(const double *x, int64_t n, int64_t bins, double lo, double hi, int64_t *counts);
 /* histc's range choice (Histogram.cpp histc_select_outer_bin_edges): min == max takes the data's

@@ -13,13 +13,58 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define QG__OBS_AVX2 1
+/* AVX2 versions are compiled for that target and chosen at run time. */
+static int have_avx2(void) {
+  static int cached = -1;
+  if (cached < 0) cached = __builtin_cpu_supports("avx2") ? 1 : 0;
+  return cached;
+}
+#endif
+
+#if defined(QG__OBS_AVX2)
+/* The first n - n % 32 elements; returns how many it consumed. */
+__attribute__((target("avx2"))) static int64_t minmax_f32_avx2(const float *x, int64_t n, float *lo, float *hi,
+                                                                int *nan) {
+  __m256 lo0 = _mm256_set1_ps(INFINITY), lo1 = lo0, hi0 = _mm256_set1_ps(-INFINITY), hi1 = hi0;
+  __m256 un = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    __m256 a = _mm256_loadu_ps(x + i), b = _mm256_loadu_ps(x + i + 8);
+    __m256 c = _mm256_loadu_ps(x + i + 16), d = _mm256_loadu_ps(x + i + 24);
+    lo0 = _mm256_min_ps(a, lo0);
+    lo1 = _mm256_min_ps(b, lo1);
+    hi0 = _mm256_max_ps(a, hi0);
+    hi1 = _mm256_max_ps(b, hi1);
+    lo0 = _mm256_min_ps(c, lo0);
+    lo1 = _mm256_min_ps(d, lo1);
+    hi0 = _mm256_max_ps(c, hi0);
+    hi1 = _mm256_max_ps(d, hi1);
+    un = _mm256_or_ps(un, _mm256_or_ps(_mm256_cmp_ps(a, b, _CMP_UNORD_Q), _mm256_cmp_ps(c, d, _CMP_UNORD_Q)));
+  }
+  float l[8], h[8];
+  _mm256_storeu_ps(l, _mm256_min_ps(lo0, lo1));
+  _mm256_storeu_ps(h, _mm256_max_ps(hi0, hi1));
+  for (int k = 0; k < 8; k++) {
+    *lo = l[k] < *lo ? l[k] : *lo;
+    *hi = h[k] > *hi ? h[k] : *hi;
+  }
+  *nan |= _mm256_movemask_ps(un) != 0;
+  return i;
+}
+#endif
 
 void qg__minmax_f32(const float *x, int64_t n, float *mn, float *mx, int *has_nan) {
   int64_t i = 0;
   float lo = INFINITY, hi = -INFINITY;
   int nan = 0;
+#if defined(QG__OBS_AVX2)
+  if (n >= 32 && have_avx2()) i = minmax_f32_avx2(x, n, &lo, &hi, &nan);
+#endif
 #if defined(__SSE2__)
-  if (n >= 16) {
+  if (n - i >= 16) {
     __m128 lo0 = _mm_set1_ps(INFINITY), lo1 = lo0, hi0 = _mm_set1_ps(-INFINITY), hi1 = hi0;
     __m128 un = _mm_setzero_ps();
     for (; i + 16 <= n; i += 16) {
@@ -42,7 +87,7 @@ void qg__minmax_f32(const float *x, int64_t n, float *mn, float *mx, int *has_na
       lo = l[k] < lo ? l[k] : lo;
       hi = h[k] > hi ? h[k] : hi;
     }
-    nan = _mm_movemask_ps(un) != 0;
+    nan |= _mm_movemask_ps(un) != 0;
   }
 #endif
   for (; i < n; i++) {
@@ -94,24 +139,55 @@ void qg__minmax_f64(const double *x, int64_t n, double *mn, double *mx, int *has
   *has_nan = nan;
 }
 
-void qg__minmax_rows_f32(const float *x, int64_t nc, float *mn, float *mx, uint32_t *nan) {
+#if defined(QG__OBS_AVX2)
+/* Columns [c0, c0 + 8k) of all rows, 8 columns at a time, accumulators in registers. */
+__attribute__((target("avx2"))) static int64_t minmax_rows_f32_avx2(const float *x, int64_t rows, int64_t nc,
+                                                                     float *mn, float *mx, uint32_t *nan) {
   int64_t c = 0;
+  for (; c + 8 <= nc; c += 8) {
+    __m256 lo = _mm256_loadu_ps(mn + c), hi = _mm256_loadu_ps(mx + c);
+    __m256 un = _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)(const void *)(nan + c)));
+    for (int64_t r = 0; r < rows; r++) {
+      __m256 v = _mm256_loadu_ps(x + r * nc + c);
+      lo = _mm256_min_ps(v, lo);
+      hi = _mm256_max_ps(v, hi);
+      un = _mm256_or_ps(un, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+    }
+    _mm256_storeu_ps(mn + c, lo);
+    _mm256_storeu_ps(mx + c, hi);
+    _mm256_storeu_si256((__m256i *)(void *)(nan + c), _mm256_castps_si256(un));
+  }
+  return c;
+}
+#endif
+
+void qg__minmax_rows_f32(const float *x, int64_t rows, int64_t nc, float *mn, float *mx, uint32_t *nan) {
+  int64_t c = 0;
+#if defined(QG__OBS_AVX2)
+  if (nc >= 8 && have_avx2()) c = minmax_rows_f32_avx2(x, rows, nc, mn, mx, nan);
+#endif
 #if defined(__SSE2__)
   for (; c + 4 <= nc; c += 4) {
-    __m128 v = _mm_loadu_ps(x + c);
-    _mm_storeu_ps(mn + c, _mm_min_ps(v, _mm_loadu_ps(mn + c)));
-    _mm_storeu_ps(mx + c, _mm_max_ps(v, _mm_loadu_ps(mx + c)));
-    __m128i u = _mm_castps_si128(_mm_cmpunord_ps(v, v));
-    __m128i old = _mm_loadu_si128((const __m128i *)(const void *)(nan + c));
-    _mm_storeu_si128((__m128i *)(void *)(nan + c), _mm_or_si128(old, u));
+    __m128 lo = _mm_loadu_ps(mn + c), hi = _mm_loadu_ps(mx + c);
+    __m128 un = _mm_castsi128_ps(_mm_loadu_si128((const __m128i *)(const void *)(nan + c)));
+    for (int64_t r = 0; r < rows; r++) {
+      __m128 v = _mm_loadu_ps(x + r * nc + c);
+      lo = _mm_min_ps(v, lo);
+      hi = _mm_max_ps(v, hi);
+      un = _mm_or_ps(un, _mm_cmpunord_ps(v, v));
+    }
+    _mm_storeu_ps(mn + c, lo);
+    _mm_storeu_ps(mx + c, hi);
+    _mm_storeu_si128((__m128i *)(void *)(nan + c), _mm_castps_si128(un));
   }
 #endif
-  for (; c < nc; c++) {
-    float v = x[c];
-    mn[c] = v < mn[c] ? v : mn[c];
-    mx[c] = v > mx[c] ? v : mx[c];
-    if (v != v) nan[c] = ~0u;
-  }
+  for (; c < nc; c++)
+    for (int64_t r = 0; r < rows; r++) {
+      float v = x[r * nc + c];
+      mn[c] = v < mn[c] ? v : mn[c];
+      mx[c] = v > mx[c] ? v : mx[c];
+      if (v != v) nan[c] = ~0u;
+    }
 }
 
 /* ---- cascade sum (ATen/native/cpu/SumKernel.cpp) ------------------------------------------
@@ -222,60 +298,57 @@ qg_status qg__histc_range(double min, double max, double dmin, double dmax, doub
 
 /* HistogramKernel.cpp, LINEAR_INTERPOLATION: elements outside [lo, hi] and NaNs are skipped,
  * pos = (int64)((x - lo) * bins / (hi - lo)) in the input's precision, pos == bins goes to the
- * last bin. The counts are exact integers (PyTorch's float counts are exact below 2^24). */
-#define HISTC_BODY(T)                                                         \
-  do {                                                                        \
-    memset(counts, 0, (size_t)bins * sizeof *counts);                         \
-    const T fb = (T)bins, w = hi - lo;                                        \
-    for (int64_t i = 0; i < n; i++) {                                         \
-      T v = x[i];                                                             \
-      if (!(v >= lo && v <= hi)) continue;                                    \
-      int64_t pos = (int64_t)((v - lo) * fb / w);                             \
-      if (pos >= bins) pos = bins - 1; /* == bins: the closed last bin */     \
-      if (pos < 0) pos = 0;                                                   \
-      counts[pos]++;                                                          \
-    }                                                                         \
-  } while (0)
+ * last bin. The counts are exact integers (PyTorch's float counts are exact below 2^24). The
+ * loops are branch-free (a skipped element counts into counts[bins]), since the 1.13 rule's
+ * truncated ranges skip many elements at random. */
+#define HISTC_POS(v, lo, hi, fb, w, bins) \
+  (!((v) >= (lo) && (v) <= (hi)) ? (bins) : histc_clamp((int64_t)(((v) - (lo)) * (fb) / (w)), (bins)))
+
+static int64_t histc_clamp(int64_t pos, int64_t bins) {
+  pos = pos >= bins ? bins - 1 : pos; /* == bins: the closed last bin */
+  return pos < 0 ? 0 : pos;
+}
+
+#if defined(QG__OBS_AVX2)
+__attribute__((target("avx2"))) static int64_t histc_f32_avx2(const float *x, int64_t n, int64_t bins, float lo,
+                                                               float hi, int64_t *counts) {
+  const __m256 vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi), vfb = _mm256_set1_ps((float)bins),
+               vw = _mm256_set1_ps(hi - lo);
+  const __m256i last = _mm256_set1_epi32((int)bins - 1), skip = _mm256_set1_epi32((int)bins), zero = _mm256_setzero_si256();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 v = _mm256_loadu_ps(x + i);
+    __m256 in = _mm256_and_ps(_mm256_cmp_ps(v, vlo, _CMP_GE_OQ), _mm256_cmp_ps(v, vhi, _CMP_LE_OQ));
+    __m256i pos = _mm256_cvttps_epi32(_mm256_div_ps(_mm256_mul_ps(_mm256_sub_ps(v, vlo), vfb), vw));
+    pos = _mm256_max_epi32(_mm256_min_epi32(pos, last), zero);
+    pos = _mm256_blendv_epi8(skip, pos, _mm256_castps_si256(in));
+    /* extracting the lanes is faster than storing and reloading them */
+    __m128i a = _mm256_castsi256_si128(pos), b = _mm256_extracti128_si256(pos, 1);
+    counts[_mm_cvtsi128_si32(a)]++;
+    counts[_mm_extract_epi32(a, 1)]++;
+    counts[_mm_extract_epi32(a, 2)]++;
+    counts[_mm_extract_epi32(a, 3)]++;
+    counts[_mm_cvtsi128_si32(b)]++;
+    counts[_mm_extract_epi32(b, 1)]++;
+    counts[_mm_extract_epi32(b, 2)]++;
+    counts[_mm_extract_epi32(b, 3)]++;
+  }
+  return i;
+}
+#endif
 
 void qg__histc_f32(const float *x, int64_t n, int64_t bins, float lo, float hi, int64_t *counts) {
-#if defined(__SSE2__)
-  /* Four positions at a time (same float operations, so the same bins); bins < 2^31 here. */
-  if (bins < ((int64_t)1 << 30)) {
-    memset(counts, 0, (size_t)bins * sizeof *counts);
-    const float fb = (float)bins, w = hi - lo;
-    const __m128 vlo = _mm_set1_ps(lo), vhi = _mm_set1_ps(hi), vfb = _mm_set1_ps(fb), vw = _mm_set1_ps(w);
-    const __m128i last = _mm_set1_epi32((int)bins - 1);
-    int64_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-      __m128 v = _mm_loadu_ps(x + i);
-      __m128 in = _mm_and_ps(_mm_cmpge_ps(v, vlo), _mm_cmple_ps(v, vhi));
-      __m128i pos = _mm_cvttps_epi32(_mm_div_ps(_mm_mul_ps(_mm_sub_ps(v, vlo), vfb), vw));
-      /* pos > bins - 1 -> bins - 1 (SSE2 has no min_epi32) */
-      __m128i over = _mm_cmpgt_epi32(pos, last);
-      pos = _mm_or_si128(_mm_and_si128(over, last), _mm_andnot_si128(over, pos));
-      pos = _mm_and_si128(pos, _mm_cmpgt_epi32(pos, _mm_set1_epi32(-1)));
-      int mask = _mm_movemask_ps(in);
-      int32_t p[4];
-      _mm_storeu_si128((__m128i *)(void *)p, pos);
-      if (mask & 1) counts[p[0]]++;
-      if (mask & 2) counts[p[1]]++;
-      if (mask & 4) counts[p[2]]++;
-      if (mask & 8) counts[p[3]]++;
-    }
-    for (; i < n; i++) {
-      float v = x[i];
-      if (!(v >= lo && v <= hi)) continue;
-      int64_t pos = (int64_t)((v - lo) * fb / w);
-      if (pos >= bins) pos = bins - 1;
-      if (pos < 0) pos = 0;
-      counts[pos]++;
-    }
-    return;
-  }
+  memset(counts, 0, (size_t)(bins + 1) * sizeof *counts);
+  const float fb = (float)bins, w = hi - lo;
+  int64_t i = 0;
+#if defined(QG__OBS_AVX2)
+  if (bins < ((int64_t)1 << 30) && have_avx2()) i = histc_f32_avx2(x, n, bins, lo, hi, counts);
 #endif
-  HISTC_BODY(float);
+  for (; i < n; i++) counts[HISTC_POS(x[i], lo, hi, fb, w, bins)]++;
 }
 
 void qg__histc_f64(const double *x, int64_t n, int64_t bins, double lo, double hi, int64_t *counts) {
-  HISTC_BODY(double);
+  memset(counts, 0, (size_t)(bins + 1) * sizeof *counts);
+  const double fb = (double)bins, w = hi - lo;
+  for (int64_t i = 0; i < n; i++) counts[HISTC_POS(x[i], lo, hi, fb, w, bins)]++;
 }

@@ -76,21 +76,24 @@ static qg_status channel_minmax(const qg_tensor *x, int c, float *cmin, float *c
     cmin[k] = INFINITY;
     cmax[k] = -INFINITY;
   }
-  for (int64_t i = 0; i < outer; i++) {
-    if (inner == 1 && x->dtype == QG_DTYPE_F32) {
-      qg__minmax_rows_f32((const float *)qg_tensor_data(x) + i * C, C, cmin, cmax, nan);
-      continue;
-    }
-    for (int64_t k = 0; k < C; k++) {
-      float a, b;
-      tensor_minmax(x, (i * C + k) * inner, inner, &a, &b);
-      if (isnan(a)) {
-        nan[k] = 1;
-        continue;
+  if (inner == 1 && x->dtype == QG_DTYPE_F32) {
+    /* [outer, C]: tiles of about 16 KB, so that each column strip is read from L1 */
+    int64_t tile = C >= 4096 ? 1 : 4096 / C;
+    for (int64_t i = 0; i < outer; i += tile)
+      qg__minmax_rows_f32((const float *)qg_tensor_data(x) + i * C, outer - i < tile ? outer - i : tile, C, cmin,
+                          cmax, nan);
+  } else {
+    for (int64_t i = 0; i < outer; i++)
+      for (int64_t k = 0; k < C; k++) {
+        float a, b;
+        tensor_minmax(x, (i * C + k) * inner, inner, &a, &b);
+        if (isnan(a)) {
+          nan[k] = 1;
+          continue;
+        }
+        cmin[k] = a < cmin[k] ? a : cmin[k];
+        cmax[k] = b > cmax[k] ? b : cmax[k];
       }
-      cmin[k] = a < cmin[k] ? a : cmin[k];
-      cmax[k] = b > cmax[k] ? b : cmax[k];
-    }
   }
   for (int64_t k = 0; k < C; k++)
     if (nan[k]) cmin[k] = cmax[k] = NAN;

@@ -10,7 +10,7 @@ typedef const qg_op_impl_entry *(*table_fn)(size_t *n);
 
 qg_op_impl qg_op_impl_find(const qg_schema_t *schema) {
   static const table_fn tables[] = {qg__ops_prim_table, qg__ops_scalar_table, qg__ops_list_table,
-                                    qg__ops_aten_table};
+                                    qg__ops_aten_table, qg__ops_quant_table, qg__ops_qlinear_table};
   const char *name = qg_sym_str(schema->name);
   const char *overload = schema->overload ? schema->overload : "";
   qg_op_impl any = NULL;

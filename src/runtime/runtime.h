@@ -46,6 +46,10 @@ typedef struct qg_op_impl_entry {
 /* The op tables, one per file (prim/scalar/list ops; aten tensor ops; later quantized ops). */
 const qg_op_impl_entry *qg__ops_prim_table(size_t *n);
 const qg_op_impl_entry *qg__ops_aten_table(size_t *n);
+/* Quantized tensors: quantize/dequantize, qparams, elementwise/norm/pool ops (ops_quant*.c). */
+const qg_op_impl_entry *qg__ops_quant_table(size_t *n);
+/* Quantized conv/linear/embedding_bag and their prepack/unpack (ops_qlinear*.c). */
+const qg_op_impl_entry *qg__ops_qlinear_table(size_t *n);
 /* The implementation for a schema overload, or NULL. */
 qg_op_impl qg_op_impl_find(const qg_schema_t *schema);
 

@@ -85,8 +85,11 @@ qg_status qg_tensor_to_dtype(const qg_tensor *t, qg_dtype dtype, qg_tensor **out
     return qg_set_error(QG_STATUS_UNSUPPORTED, "to_dtype: cannot convert %s to %s (quantize/dequantize are ops)",
                         qg_dtype_info(t->dtype)->name, qg_dtype_info(dtype)->name);
   qg_tensor *r;
-  if (dtype == t->dtype) QG_TRY(qg_tensor_empty_like(t, &r)); /* keeps the quantizer */
-  else QG_TRY(qg_tensor_create(dtype, t->ndim, t->shape, &r));
+  QG_TRY(qg_tensor_create_uninit(dtype, t->ndim, t->shape, &r)); /* every element is written below */
+  if (dtype == t->dtype && t->quantizer) {
+    qg_quantizer_retain(t->quantizer);
+    r->quantizer = t->quantizer;
+  }
   if (qg_tensor_numel(t) && dtype == t->dtype && qg_tensor_is_contiguous(t))
     memcpy(qg_tensor_data(r), qg_tensor_data(t), qg_tensor_nbytes(r)); /* clones: one memcpy */
   else if (qg_tensor_numel(t))

@@ -35,14 +35,14 @@ static qg_tensor *new_header(qg_dtype dtype, int ndim, const int64_t *shape) {
   return t;
 }
 
-qg_status qg_tensor_create(qg_dtype dtype, int ndim, const int64_t *shape, qg_tensor **out) {
+static qg_status create(qg_dtype dtype, int ndim, const int64_t *shape, int zero, qg_tensor **out) {
   size_t nbytes;
   QG_TRY(check_shape(ndim, shape, qg_dtype_info(dtype)->size, &nbytes));
   qg_tensor *t = new_header(dtype, ndim, shape);
   if (!t) return qg_oom("a tensor");
   if (nbytes) {
     t->storage = qg__calloc(1, sizeof *t->storage);
-    void *data = qg__calloc(1, nbytes);
+    void *data = zero ? qg__calloc(1, nbytes) : qg__malloc(nbytes);
     if (!t->storage || !data) {
       qg__free(data);
       qg__free(t->storage);
@@ -53,6 +53,14 @@ qg_status qg_tensor_create(qg_dtype dtype, int ndim, const int64_t *shape, qg_te
   }
   *out = t;
   return QG_OK;
+}
+
+qg_status qg_tensor_create(qg_dtype dtype, int ndim, const int64_t *shape, qg_tensor **out) {
+  return create(dtype, ndim, shape, 1, out);
+}
+
+qg_status qg_tensor_create_uninit(qg_dtype dtype, int ndim, const int64_t *shape, qg_tensor **out) {
+  return create(dtype, ndim, shape, 0, out);
 }
 
 qg_status qg_tensor_wrap(qg_dtype dtype, int ndim, const int64_t *shape, void *data, size_t nbytes,

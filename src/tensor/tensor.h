@@ -63,6 +63,9 @@ typedef struct qg_tensor {
 
 /* New contiguous tensor with zeroed owned storage. Caller owns one reference. */
 qg_status qg_tensor_create(qg_dtype dtype, int ndim, const int64_t *shape, qg_tensor **out) QG_MUST_USE;
+/* The same without zeroing: for results the caller overwrites entirely (copies, folded weights),
+ * where zeroing would touch every page twice. */
+qg_status qg_tensor_create_uninit(qg_dtype dtype, int ndim, const int64_t *shape, qg_tensor **out) QG_MUST_USE;
 /* New contiguous tensor viewing borrowed bytes; `release(owner)` is called when the storage
  * dies (may be NULL for memory that outlives the tensor). No bytes are copied. */
 qg_status qg_tensor_wrap(qg_dtype dtype, int ndim, const int64_t *shape, void *data, size_t nbytes,
