@@ -79,4 +79,75 @@ qg_status qg_replace_convolution_module(qg_module *m, qg_pass_report *report) QG
 qg_status qg_remove_list_mutation_graph(qg_graph_t *g, qg_pass_report *report) QG_MUST_USE;
 qg_status qg_remove_list_mutation_module(qg_module *m, qg_pass_report *report) QG_MUST_USE;
 
+/* ---- insert_quant_dequant.c (reference §3.1-§3.5) ---- */
+/* Replaces every observer call in `method` of m's root and the modules it calls by
+ * quantize/dequantize (or the dynamic / fp16 / embedding_bag forms), with qparams as module
+ * attributes named as PyTorch does, then removes the observers. The propagation of §3.6 is
+ * qg_propagate_quantization (propagate_quant.c); qg_convert runs both. */
+qg_status qg_insert_quant_dequant(qg_module *m, const char *method, int dynamic, qg_pass_report *report) QG_MUST_USE;
+
+/* ---- propagate_quant.c, replicate_quant.c (reference §3.6) ---- */
+/* The propagation after InsertQuantDeQuant: SwapFunctionalLinear, Inline(method),
+ * ConstantPropagation, ReplicateChooseQParamsQuantDequant, RemoveRedundantQuantizationOps
+ * (dynamic), ReplicateQuant, ReplicateDeQuant, ReplicateClampScalarArgs,
+ * propagateQuantizationOps, RemoveRedundantDequantize. */
+qg_status qg_propagate_quantization(qg_module *m, const char *method, int dynamic, qg_pass_report *report) QG_MUST_USE;
+qg_status qg_propagate_quantization_ops_graph(qg_graph_t *g, qg_pass_report *report) QG_MUST_USE;
+qg_status qg_replicate_choose_qparams_graph(qg_graph_t *g, qg_pass_report *report) QG_MUST_USE;
+qg_status qg_remove_redundant_quantization_graph(qg_graph_t *g, qg_pass_report *report) QG_MUST_USE;
+qg_status qg_replicate_quant_graph(qg_graph_t *g, qg_pass_report *report) QG_MUST_USE;
+/* Also PyTorch's standalone `_jit_pass_replicate_dequantize`. */
+qg_status qg_replicate_dequant_graph(qg_graph_t *g, qg_pass_report *report) QG_MUST_USE;
+qg_status qg_replicate_clamp_scalar_args_graph(qg_graph_t *g, qg_pass_report *report) QG_MUST_USE;
+qg_status qg_remove_redundant_dequantize_graph(qg_graph_t *g, qg_pass_report *report) QG_MUST_USE;
+
+/* ---- inline.c ---- */
+/* Inlines every prim::CallMethod (receiver of class type, non-native method) and
+ * prim::CallFunction in g, recursively (PyTorch's Inliner). */
+qg_status qg_inline_graph(qg_graph_t *g, qg_pass_report *report) QG_MUST_USE;
+
+/* ---- Finalize and friends (reference §4, §6.6, §6.7; docs/passes.md) ----
+ * quant_fusion_patterns.c holds the rewrite tables; each table-driven pass runs its rules in
+ * PyTorch's order, a fresh rewrite per rule over the whole graph. report may be NULL;
+ * report->changed counts rewrites (freeze: folded attributes plus removed slots). Graphs stay
+ * lint-clean, also on OOM (then possibly half-done). */
+/* insert_prepack_unpack.c (§4.2): dequant(w) -> aten::linear / conv{1,2,3}d /
+ * conv_transpose{1,2}d and _saturate_weight_to_fp16(w) -> linear get quantized::*_prepack +
+ * *_unpack between the weight and the op. */
+qg_status qg_insert_prepack_unpack_graph(qg_graph_t *g, qg_pass_report *report) QG_MUST_USE;
+qg_status qg_insert_prepack_unpack_module(qg_module *m, qg_pass_report *report) QG_MUST_USE;
+/* quant_fusion.c (§4.3, §4.4): dequantize -> float op -> quantize chains become quantized ops
+ * (static), dynamic chains quantized::linear_dynamic(_fp16) (dynamic != 0). */
+qg_status qg_quant_fusion_graph(qg_graph_t *g, int dynamic, qg_pass_report *report) QG_MUST_USE;
+qg_status qg_quant_fusion_module(qg_module *m, int dynamic, qg_pass_report *report) QG_MUST_USE;
+/* clear_profiling.c: detailed tensor types of graph inputs and node outputs become Tensor. */
+qg_status qg_clear_profiling_graph(qg_graph_t *g, qg_pass_report *report) QG_MUST_USE;
+/* cse.c: PyTorch's EliminateCommonSubexpression. */
+qg_status qg_cse_graph(qg_graph_t *g, qg_pass_report *report) QG_MUST_USE;
+qg_status qg_cse_module(qg_module *m, qg_pass_report *report) QG_MUST_USE;
+/* constant_pooling.c: PyTorch's ConstantPooling (equal constants merged, all moved to the top). */
+qg_status qg_constant_pooling_graph(qg_graph_t *g, qg_pass_report *report) QG_MUST_USE;
+qg_status qg_constant_pooling_module(qg_module *m, qg_pass_report *report) QG_MUST_USE;
+/* freeze.c (§4.5): PyTorch's freeze_module, in place: forward and the preserved root methods
+ * inlined, attributes never written folded into constants, graphs optimised, attributes,
+ * submodules and methods nobody needs removed. `preserved` names attributes ("sub.attr", kept
+ * and never folded) or root methods (kept and frozen too); NOT_FOUND for an unknown name.
+ * qg_freeze_module is qg_freeze with nothing preserved (the `freeze` opt pass). */
+qg_status qg_freeze(qg_module *m, const char *const *preserved, size_t npreserved, qg_pass_report *report) QG_MUST_USE;
+qg_status qg_freeze_module(qg_module *m, qg_pass_report *report) QG_MUST_USE;
+/* fold_prepack.c (§4.5): FoldQuantizedPrepackingOps: int8 prepack ops with constant inputs
+ * run once; the packed params become root attributes quantized_<method>._jit_pass_packed_weight_<k>. */
+qg_status qg_fold_quantized_prepacking_ops(qg_module *m, qg_pass_report *report) QG_MUST_USE;
+/* finalize.c (§1.2): clear profiling -> insert_prepack_unpack -> quant_fusion -> freeze ->
+ * fold_prepack, as PyTorch's Finalize (convert_jit's last C++ step). */
+qg_status qg_finalize(qg_module *m, int dynamic, const char *const *preserved, size_t npreserved,
+                      qg_pass_report *report) QG_MUST_USE;
+/* dedup_module_uses.c (§6.6): every submodule instance called more than once gets a copy per
+ * extra call (`relu`, `relu_0`). */
+qg_status qg_dedup_module_uses(qg_module *m, qg_pass_report *report) QG_MUST_USE;
+/* fuse_quantized_add_relu.c (§6.7): quantized::add(_out / _scalar / _scalar_out) -> aten::relu
+ * become the fused ops. */
+qg_status qg_fuse_quantized_add_relu_graph(qg_graph_t *g, qg_pass_report *report) QG_MUST_USE;
+qg_status qg_fuse_quantized_add_relu_module(qg_module *m, qg_pass_report *report) QG_MUST_USE;
+
 #endif

@@ -20,14 +20,15 @@ static const char *const k_general_call[] = {
     /* value */ "avg_pool1d", "avg_pool2d", "avg_pool3d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
     "adaptive_avg_pool3d", "interpolate", "upsample", "upsample_bilinear", "upsample_nearest", "hardtanh",
     "leaky_relu"};
-static const char *const k_general_aten[] = {
-    /* shape */ "max_pool1d", "max_pool2d", "max_pool3d", "flatten", "max", "min", "dropout", "reshape", "resize_",
-    "chunk", "view", "transpose", "contiguous", "permute", "repeat", "repeat_interleave", "relu", "relu_",
-    "squeeze", "squeeze_", "unsqueeze", "unsqueeze_", "detach", "detach_", "stack", "__getitem__",
-    /* value */ "avg_pool1d", "avg_pool2d", "avg_pool3d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
-    "adaptive_avg_pool3d", "mean", "upsample_nearest1d", "upsample_nearest2d", "upsample_nearest3d",
-    "upsample_linear1d", "upsample_bilinear2d", "upsample_trilinear3d", "upsample_bicubic2d", "clamp", "hardtanh",
-    "hardtanh_", "leaky_relu", "leaky_relu_"};
+static const char *const k_general_shape_aten[] = {
+    "max_pool1d", "max_pool2d", "max_pool3d", "flatten", "max", "min", "dropout", "reshape", "resize_", "chunk",
+    "view", "transpose", "contiguous", "permute", "repeat", "repeat_interleave", "relu", "relu_", "squeeze",
+    "squeeze_", "unsqueeze", "unsqueeze_", "detach", "detach_", "stack", "__getitem__"};
+static const char *const k_general_value_aten[] = {
+    "avg_pool1d", "avg_pool2d", "avg_pool3d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
+    "mean", "upsample_nearest1d", "upsample_nearest2d", "upsample_nearest3d", "upsample_linear1d",
+    "upsample_bilinear2d", "upsample_trilinear3d", "upsample_bicubic2d", "clamp", "hardtanh", "hardtanh_",
+    "leaky_relu", "leaky_relu_"};
 static const char *const k_fixed_qparams[] = {"hardsigmoid", "hardsigmoid_", "sigmoid", "sigmoid_", "tanh", "tanh_"};
 
 static int in_list(const char *name, const char *const *list, size_t n) {
@@ -148,9 +149,17 @@ int qg_qh_fixed_qparams_op(const qg_node_t *n) {
   return in_list(aten_name(n), k_fixed_qparams, COUNT(k_fixed_qparams));
 }
 
-int qg_qh_general_aten_function(const qg_node_t *n) {
-  if (in_list(aten_name(n), k_general_aten, COUNT(k_general_aten)) || qg_qh_fixed_qparams_op(n)) return 1;
+int qg_qh_general_shape_aten(const qg_node_t *n) {
+  return in_list(aten_name(n), k_general_shape_aten, COUNT(k_general_shape_aten));
+}
+
+int qg_qh_general_value_aten(const qg_node_t *n) {
+  if (in_list(aten_name(n), k_general_value_aten, COUNT(k_general_value_aten))) return 1;
   return qg_qh_propagate_quant_binary(n) && n->ninputs > 1 && qg_qh_is_scalar(n->inputs[1]);
+}
+
+int qg_qh_general_aten_function(const qg_node_t *n) {
+  return qg_qh_general_shape_aten(n) || qg_qh_general_value_aten(n) || qg_qh_fixed_qparams_op(n);
 }
 
 int qg_qh_user_defined_call(const qg_node_t *n) {

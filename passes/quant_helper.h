@@ -43,6 +43,11 @@ int qg_qh_is_scalar(const qg_value_t *v);
 /* Single-input general ops (their output is observed/quantized iff their input is). */
 int qg_qh_general_call_function(const qg_node_t *n);
 int qg_qh_general_aten_function(const qg_node_t *n);
+/* Its two kinds: shape-only (max_pool, flatten, view, relu, ...: the quantized tensor passes
+ * through) and value-changing (avg_pool, mean, upsample, clamp, ..., add/mul with a scalar:
+ * requantized with the input's qparams). */
+int qg_qh_general_shape_aten(const qg_node_t *n);
+int qg_qh_general_value_aten(const qg_node_t *n);
 /* Fixed-qparams ops (sigmoid, tanh, hardsigmoid and in-place forms). */
 int qg_qh_fixed_qparams_op(const qg_node_t *n);
 /* A CallFunction that is neither a general op nor a quantizable function: recursed into. */

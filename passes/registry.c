@@ -18,6 +18,18 @@ static const qg_pass_info k_passes[] = {
     {"constant_propagation", "run nodes with constant inputs once and keep their results as constants",
      qg_constant_propagation_module},
     {"dce", "remove nodes whose results are unused and that have no side effects", qg_dce_module},
+    /* Finalize's steps (reference §4) and the standalone quantization passes (§6.6, §6.7) */
+    {"insert_prepack_unpack", "prepack/unpack the dequantized weight of linear and conv ops",
+     qg_insert_prepack_unpack_module},
+    {"cse", "merge equal nodes (common subexpression elimination)", qg_cse_module},
+    {"constant_pooling", "merge equal constants and move them to the top of the graph", qg_constant_pooling_module},
+    {"freeze", "fold attributes into constants, optimise, remove what is no longer used (freeze_module)",
+     qg_freeze_module},
+    {"fold_prepack", "run constant prepack ops once and keep the packed weights as attributes",
+     qg_fold_quantized_prepacking_ops},
+    {"dedup_module_uses", "give each extra call of a submodule its own copy", qg_dedup_module_uses},
+    {"fuse_quantized_add_relu", "quantized::add(_scalar)(_out) followed by relu become the fused ops",
+     qg_fuse_quantized_add_relu_module},
     {NULL, NULL, NULL},
 };
 
@@ -39,9 +51,21 @@ static qg_status insert_observers_pass(qg_module *m, const qg_pass_args *args, q
   return qg_insert_observers(m, "forward", args->qconfig, args->dynamic, report);
 }
 
+static qg_status quant_fusion_pass(qg_module *m, const qg_pass_args *args, qg_pass_report *report) {
+  return qg_quant_fusion_module(m, args ? args->dynamic : 0, report);
+}
+
+/* Finalize with nothing preserved; --dynamic for the dynamic patterns. */
+static qg_status finalize_pass(qg_module *m, const qg_pass_args *args, qg_pass_report *report) {
+  return qg_finalize(m, args ? args->dynamic : 0, NULL, 0, report);
+}
+
 static const qg_pass_args_info k_args_passes[] = {
     {"insert_observers", "insert observers for the qconfig dict (prepare_jit without conv-bn folding)",
      insert_observers_pass},
+    {"quant_fusion", "fuse dequantize -> op -> quantize chains into quantized ops (--dynamic: dynamic linear)",
+     quant_fusion_pass},
+    {"finalize", "insert_prepack_unpack, quant_fusion, freeze, fold_prepack (convert_jit's Finalize)", finalize_pass},
 };
 
 const qg_pass_args_info *qg_passes_with_args(size_t *n) {

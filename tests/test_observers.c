@@ -20,41 +20,38 @@ static void expect_clean(const char *what, qg_obs_replay_result *r) {
   qg_strbuf_free(&r->report);
 }
 
+static void replay_all(const char *tag, const char *what, qg_obs_replay_result *r) {
+  qg_obs_replay(tag, NULL, r);
+  expect_clean(what, r);
+}
+
+/* Each part of the replay, against both recordings. */
+static void both(void (*part)(const char *, qg_obs_replay_result *), const char *what) {
+  static const char *const tags[2] = {"torch113", "torch215"};
+  for (int i = 0; i < 2; i++) {
+    qg_obs_replay_result r;
+    char label[96];
+    snprintf(label, sizeof label, "%s (%s)", what, tags[i]);
+    part(tags[i], &r);
+    expect_clean(label, &r);
+  }
+}
+
 Test(observers, torch113_recorded_cases) {
   qg_obs_replay_result r;
-  qg_obs_replay("torch113", NULL, &r);
-  expect_clean("torch 1.13", &r);
+  replay_all("torch113", "torch 1.13", &r);
 }
 
 Test(observers, torch215_recorded_cases) {
   qg_obs_replay_result r;
-  qg_obs_replay("torch215", NULL, &r);
-  expect_clean("torch 2.15", &r);
+  replay_all("torch215", "torch 2.15", &r);
 }
 
-Test(observers, choose_qparams_recorded) {
-  qg_obs_replay_result r;
-  qg_obs_replay_choose("torch113", &r);
-  expect_clean("ChooseQuantizationParams (1.13)", &r);
-  qg_obs_replay_choose("torch215", &r);
-  expect_clean("ChooseQuantizationParams (2.15)", &r);
-}
+Test(observers, choose_qparams_recorded) { both(qg_obs_replay_choose, "ChooseQuantizationParams"); }
 
-Test(observers, torch_sum_order) {
-  qg_obs_replay_result r;
-  qg_obs_replay_sums("torch113", &r);
-  expect_clean("torch.sum (1.13, AVX2)", &r);
-  qg_obs_replay_sums("torch215", &r);
-  expect_clean("torch.sum (2.15, AVX-512)", &r);
-}
+Test(observers, torch_sum_order) { both(qg_obs_replay_sums, "torch.sum"); }
 
-Test(observers, histogram_search_internals) {
-  qg_obs_replay_result r;
-  qg_obs_replay_internals("torch113", &r);
-  expect_clean("search internals (1.13)", &r);
-  qg_obs_replay_internals("torch215", &r);
-  expect_clean("search internals (2.15)", &r);
-}
+Test(observers, histogram_search_internals) { both(qg_obs_replay_internals, "search internals"); }
 
 /* ---- qparam math edge cases ---------------------------------------------------------------- */
 

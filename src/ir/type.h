@@ -236,6 +236,9 @@ qg_type_t *qg_cu_type_at(const qg_cu_t *cu, size_t i);
 qg_status qg_class_add_slot(qg_type_t *cls, const char *name, const qg_type_t *type, qg_slot_kind kind) QG_MUST_USE;
 /* Index of the slot or -1. */
 long qg_class_find_slot(const qg_type_t *cls, const char *name);
+/* Removes slot i from the class (later slots move down by one). Objects of the class must drop
+ * their value at i too: qg_module_remove_slot does both for a module tree. */
+void qg_class_remove_slot(qg_type_t *cls, size_t i);
 /* Adds a method; takes ownership of `graph` (also on failure). */
 qg_status qg_class_add_method(qg_type_t *cls, const char *name, qg_graph_t *graph) QG_MUST_USE;
 /* Interface methods carry a schema string instead of a graph, e.g. "forward(Tensor x) -> Tensor". */

@@ -187,6 +187,13 @@ qg_status qg_class_add_slot(qg_type_t *cls, const char *name, const qg_type_t *t
   return QG_OK;
 }
 
+void qg_class_remove_slot(qg_type_t *cls, size_t i) {
+  if (i >= cls->nslots) return;
+  qg__free(cls->slots[i].name);
+  memmove(&cls->slots[i], &cls->slots[i + 1], (cls->nslots - i - 1) * sizeof *cls->slots);
+  cls->nslots--;
+}
+
 long qg_class_find_slot(const qg_type_t *cls, const char *name) {
   for (size_t i = 0; i < cls->nslots; i++)
     if (strcmp(cls->slots[i].name, name) == 0) return (long)i;

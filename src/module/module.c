@@ -183,3 +183,21 @@ qg_status qg_module_param_stats(const qg_ival *obj, qg_param_stats *out) {
   qg__free(seen.data);
   return s;
 }
+
+static void drop_slot(qg_ival *obj, const qg_type_t *cls, size_t i) {
+  qg_ival_object *o = obj->u.obj;
+  for (size_t k = 0; k < o->nslots; k++) /* children first: the tree may hold cls deeper */
+    if (o->type->slots[k].kind == QG_SLOT_MODULE && o->slots[k].kind == QG_IVAL_OBJECT) drop_slot(&o->slots[k], cls, i);
+  if (o->type != cls || i >= o->nslots) return;
+  qg_ival_release(&o->slots[i]);
+  memmove(&o->slots[i], &o->slots[i + 1], (o->nslots - i - 1) * sizeof *o->slots);
+  o->nslots--;
+}
+
+qg_status qg_module_remove_slot(qg_module *m, qg_type_t *cls, const char *name) {
+  long i = qg_class_find_slot(cls, name);
+  if (i < 0) return qg_set_error(QG_STATUS_NOT_FOUND, "class %s has no attribute '%s'", cls->qualname, name);
+  drop_slot(&m->root, cls, (size_t)i);
+  qg_class_remove_slot(cls, (size_t)i);
+  return QG_OK;
+}

@@ -42,6 +42,10 @@ typedef struct qg_module {
 qg_status qg_module_create(qg_cu_t *cu, qg_ival root, qg_module **out) QG_MUST_USE;
 void qg_module_free(qg_module *m); /* NULL is a no-op */
 
+/* Removes attribute `name` from class cls and from every object of that class in m's tree
+ * (values released). NOT_FOUND if the class has no such slot. */
+qg_status qg_module_remove_slot(qg_module *m, qg_type_t *cls, const char *name) QG_MUST_USE;
+
 /* A deep copy of m (new unit, new objects, every tensor copied); metadata kept. */
 qg_status qg_module_clone(const qg_module *m, qg_module **out) QG_MUST_USE;
 

@@ -223,11 +223,36 @@ static size_t content_end(const parser *p) {
   return e;
 }
 
+static qg_status parse_string(parser *p, char **out, size_t *out_len);
+
+/* A slot name: a plain word, or a quoted string for names PyTorch allows but the word syntax
+ * does not (qparam attributes such as "x.2_scale_0"). */
+static qg_status read_slot_name(parser *p, const char *what, char **out) {
+  skip_ws(p);
+  if (peek(p) != '"') return read_word(p, 0, what, out);
+  size_t len = 0;
+  QG_TRY(parse_string(p, out, &len));
+  if (len == 0 || strlen(*out) != len) {
+    qg__free(*out);
+    *out = NULL;
+    return error_at(p, p->pos, QG_STATUS_PARSE, "a slot name must be a non-empty string without NUL bytes");
+  }
+  return QG_OK;
+}
+
+/* The printed form of a slot name (see read_slot_name). */
+static void print_slot_name(qg_strbuf *out, const char *name) {
+  int plain = name[0] != 0 && !(name[0] >= '0' && name[0] <= '9');
+  for (const char *c = name; plain && *c; c++) plain = is_name_char(*c);
+  if (plain) qg_strbuf_append(out, name);
+  else qg_strbuf_append_quoted(out, name);
+}
+
 static qg_status parse_slot_decl(parser *p, qg_type_t *cls, qg_slot_kind kind) {
   char *name = NULL;
   skip_ws(p);
   size_t name_at = p->pos;
-  QG_TRY(read_word(p, 0, "a slot name", &name));
+  QG_TRY(read_slot_name(p, "a slot name", &name));
   qg_status s = expect_char(p, ':', "after the slot name");
   if (s == QG_OK) {
     skip_blanks(p);
@@ -752,7 +777,7 @@ static qg_status parse_object_body(parser *p, const qg_type_t *cls, size_t type_
       break;
     }
     size_t name_at = p->pos;
-    if ((s = read_word(p, 0, "a slot name or '}'", &name)) != QG_OK) break;
+    if ((s = read_slot_name(p, "a slot name or '}'", &name)) != QG_OK) break;
     long idx = qg_class_find_slot(cls, name);
     if (idx < 0) {
       s = error_at(p, name_at, QG_STATUS_TYPE, "class %s has no slot '%s'", cls->qualname, name);
@@ -1052,7 +1077,8 @@ static void print_object_body(printer *pr, const qg_ival *v, int depth) {
     if (mark) qg_strbuf_putc(&pr->path, '.');
     qg_strbuf_append(&pr->path, o->type->slots[i].name);
     indent(pr, depth + 1);
-    qg_strbuf_printf(pr->out, "%s = ", o->type->slots[i].name);
+    print_slot_name(pr->out, o->type->slots[i].name);
+    qg_strbuf_append(pr->out, " = ");
     print_value(pr, &o->slots[i], depth + 1);
     qg_strbuf_putc(pr->out, '\n');
     pr->path.len = mark;
@@ -1219,8 +1245,11 @@ static void print_class(printer *pr, const qg_type_t *t, qg_hashmap *done) {
   for (size_t i = 0; i < t->nslots; i++) print_deps(pr, t->slots[i].type, done);
   qg_strbuf_printf(pr->out, "%sclass %s {\n", t->is_module ? "module " : "", t->qualname);
   for (size_t i = 0; i < t->nslots; i++)
-    qg_strbuf_printf(pr->out, "  %s %s : %s\n", qg_slot_kind_name(t->slots[i].kind), t->slots[i].name,
-                     t->slots[i].type->str);
+  {
+    qg_strbuf_printf(pr->out, "  %s ", qg_slot_kind_name(t->slots[i].kind));
+    print_slot_name(pr->out, t->slots[i].name);
+    qg_strbuf_printf(pr->out, " : %s\n", t->slots[i].type->str);
+  }
   for (size_t i = 0; i < t->nmethods; i++) {
     if (t->methods[i].is_native) {
       qg_strbuf_printf(pr->out, "  native method %s\n", t->methods[i].signature);

@@ -36,8 +36,10 @@ typedef enum qg_observer_kind {
   QG_OBSERVER_KIND_COUNT
 } qg_observer_kind;
 
-/* HistogramObserver update rule (reference §5.4): (A) current PyTorch, (B) torch <= 2.4
- * (upsample_rate), with torch 1.13's integer-truncated histc range when B_113 is chosen. */
+/* HistogramObserver update rule (reference §5.4, docs/numerics.md): CURRENT = torch >= 2.5
+ * (bit-exact with torch 2.15), LEGACY_113 = torch 1.13 exactly (its int()-truncated histc
+ * ranges; bit-exact with torch 1.13), LEGACY = the torch 2.0-2.4 code (not checked against a
+ * recording). */
 typedef enum qg_histogram_variant {
   QG_HISTOGRAM_CURRENT = 0,
   QG_HISTOGRAM_LEGACY = 1,
@@ -95,11 +97,17 @@ qg_status qg_observer_new(qg_cu_t *cu, const qg_observer_spec *spec, qg_ival *ou
 /* Reads the constructor arguments back from an observer object (for qconfig printing, convert). */
 qg_status qg_observer_spec_of(const qg_ival *obs, qg_observer_spec *out) QG_MUST_USE;
 
-/* forward(x): updates the statistics (x is not modified). */
+/* forward(x): updates the statistics (x is not modified; empty x is skipped). Any layout; the
+ * min/max kinds take any non-quantized dtype (cast as `x.to(torch.float)`), HistogramObserver
+ * float32 and float64. Errors as PyTorch's (NaN / inf in a 1.13 histogram, a per-channel input
+ * whose channel count does not broadcast, ...); HistogramObserver keeps the min/max writes
+ * PyTorch makes before such an error. Observers exported from PyTorch work too. */
 qg_status qg_observer_observe(qg_ival *obs, const qg_tensor *x) QG_MUST_USE;
-/* calculate_qparams(): new f32 scale and i64 zero_point tensors (shape [1] per-tensor, [C]
- * per-channel; float zero points for per_channel_affine_float_qparams). Placeholder observers
- * fail as PyTorch's ("calculate_qparams should not be called for PlaceholderObserver"). */
+/* calculate_qparams(): new f32 scale and zero_point tensors (shape [1] per-tensor, [C]
+ * per-channel) with PyTorch's zero point dtype: i32 for the affine schemes, i64 for the
+ * symmetric ones and for the default ([1.0], [0]) of an observer that saw nothing, f32 for
+ * per_channel_affine_float_qparams (qg_qparams_zero_point_dtype). Placeholder observers fail as
+ * PyTorch's ("calculate_qparams should not be called for PlaceholderObserver"). */
 qg_status qg_observer_calculate_qparams(const qg_ival *obs, qg_tensor **scale, qg_tensor **zero_point) QG_MUST_USE;
 
 #endif

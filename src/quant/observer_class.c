@@ -229,6 +229,16 @@ static qg_status put_tensor_fill(qg_ival *obj, const char *slot, int ndim, int64
 
 static int torch_dtype(qg_dtype d) { return qg_dtype_info(d)->torch_scalar_type; }
 
+/* A quantgraph-only slot: skipped when obj's class (an observer class that came from PyTorch)
+ * does not have it. */
+static qg_status put_opt(qg_ival *obj, const char *slot, qg_ival v) {
+  if (qg_class_find_slot(obj->u.obj->type, slot) < 0) {
+    qg_ival_release(&v);
+    return QG_OK;
+  }
+  return qg_ival_object_put(obj, slot, v);
+}
+
 static qg_status init_uniform(qg_ival *obj, const qg_observer_spec *s) {
   int64_t qmin = s->quant_min, qmax = s->quant_max;
   if (!(s->has_quant_range && s->quant_range_is_final))
@@ -243,7 +253,7 @@ static qg_status init_uniform(qg_ival *obj, const qg_observer_spec *s) {
   QG_TRY(qg_ival_object_put(obj, "has_customized_qrange", qg_ival_bool(s->has_quant_range)));
   QG_TRY(qg_ival_object_put(obj, "quant_min", qg_ival_int(qmin)));
   QG_TRY(qg_ival_object_put(obj, "quant_max", qg_ival_int(qmax)));
-  QG_TRY(qg_ival_object_put(obj, "nan_check_113", qg_ival_bool(s->nan_check_113)));
+  QG_TRY(put_opt(obj, "nan_check_113", qg_ival_bool(s->nan_check_113)));
   if (pc) QG_TRY(qg_ival_object_put(obj, "ch_axis", qg_ival_int(s->ch_axis)));
   if (is_moving_average(s->kind))
     QG_TRY(qg_ival_object_put(obj, "averaging_constant", qg_ival_double(s->averaging_constant)));
@@ -257,7 +267,7 @@ static qg_status init_uniform(qg_ival *obj, const qg_observer_spec *s) {
     /* the current rule fixes upsample_rate at 16 (an attribute set in __init__) */
     int64_t up = s->histogram_variant == QG_HISTOGRAM_CURRENT ? 16 : s->upsample_rate;
     QG_TRY(qg_ival_object_put(obj, "upsample_rate", qg_ival_int(up)));
-    QG_TRY(qg_ival_object_put(obj, "histogram_variant", qg_ival_int(s->histogram_variant)));
+    QG_TRY(put_opt(obj, "histogram_variant", qg_ival_int(s->histogram_variant)));
   }
   return QG_OK;
 }
@@ -268,12 +278,11 @@ static qg_status init_placeholder(qg_ival *obj, const qg_observer_spec *s) {
   QG_TRY(qg_ival_string_new(op, strlen(op), &str));
   QG_TRY(qg_ival_object_put(obj, "custom_op", str));
   if (s->kind == QG_OBSERVER_NOOP) return QG_OK;
-  if (s->has_compute_dtype)
-    QG_TRY(qg_ival_object_put(obj, "compute_dtype", qg_ival_int(torch_dtype(s->compute_dtype))));
-  QG_TRY(qg_ival_object_put(obj, "is_dynamic", qg_ival_bool(s->is_dynamic)));
+  if (s->has_compute_dtype) QG_TRY(put_opt(obj, "compute_dtype", qg_ival_int(torch_dtype(s->compute_dtype))));
+  QG_TRY(put_opt(obj, "is_dynamic", qg_ival_bool(s->is_dynamic)));
   if (s->has_quant_range) {
-    QG_TRY(qg_ival_object_put(obj, "quant_min", qg_ival_int(s->quant_min)));
-    QG_TRY(qg_ival_object_put(obj, "quant_max", qg_ival_int(s->quant_max)));
+    QG_TRY(put_opt(obj, "quant_min", qg_ival_int(s->quant_min)));
+    QG_TRY(put_opt(obj, "quant_max", qg_ival_int(s->quant_max)));
   }
   return QG_OK;
 }

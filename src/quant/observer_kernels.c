@@ -101,34 +101,11 @@ void qg__minmax_f32(const float *x, int64_t n, float *mn, float *mx, int *has_na
   *has_nan = nan;
 }
 
+/* float64 inputs are rare (PyTorch casts them to the float32 buffers anyway): a plain loop. */
 void qg__minmax_f64(const double *x, int64_t n, double *mn, double *mx, int *has_nan) {
-  int64_t i = 0;
   double lo = INFINITY, hi = -INFINITY;
   int nan = 0;
-#if defined(__SSE2__)
-  if (n >= 8) {
-    __m128d lo0 = _mm_set1_pd(INFINITY), lo1 = lo0, hi0 = _mm_set1_pd(-INFINITY), hi1 = hi0;
-    __m128d un = _mm_setzero_pd();
-    for (; i + 8 <= n; i += 8) {
-      __m128d a = _mm_loadu_pd(x + i), b = _mm_loadu_pd(x + i + 2);
-      __m128d c = _mm_loadu_pd(x + i + 4), d = _mm_loadu_pd(x + i + 6);
-      lo0 = _mm_min_pd(c, _mm_min_pd(a, lo0));
-      lo1 = _mm_min_pd(d, _mm_min_pd(b, lo1));
-      hi0 = _mm_max_pd(c, _mm_max_pd(a, hi0));
-      hi1 = _mm_max_pd(d, _mm_max_pd(b, hi1));
-      un = _mm_or_pd(un, _mm_or_pd(_mm_cmpunord_pd(a, b), _mm_cmpunord_pd(c, d)));
-    }
-    double l[2], h[2];
-    _mm_storeu_pd(l, _mm_min_pd(lo0, lo1));
-    _mm_storeu_pd(h, _mm_max_pd(hi0, hi1));
-    for (int k = 0; k < 2; k++) {
-      lo = l[k] < lo ? l[k] : lo;
-      hi = h[k] > hi ? h[k] : hi;
-    }
-    nan = _mm_movemask_pd(un) != 0;
-  }
-#endif
-  for (; i < n; i++) {
+  for (int64_t i = 0; i < n; i++) {
     double v = x[i];
     lo = v < lo ? v : lo;
     hi = v > hi ? v : hi;

@@ -4,11 +4,12 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "quant/packed_params.h"
 
 #include "runtime/runtime.h"
 
 typedef const qg_native_class_impl *(*table_fn)(size_t *n);
-static const table_fn k_tables[] = {qg__native_observer_classes};
+static const table_fn k_tables[] = {qg__native_observer_classes, qg__native_packed_params_classes};
 
 static const qg_native_class_impl *find_class(const char *demangled) {
   for (size_t t = 0; t < sizeof k_tables / sizeof k_tables[0]; t++) {

@@ -25,7 +25,14 @@ typedef struct ctx {
   const char *case_name;
   int step;
   int v113;
+  qg_tensor *owned[64]; /* references handed out by tensor() */
+  size_t nowned;
 } ctx;
+
+static void release_tensors(ctx *c) {
+  for (size_t i = 0; i < c->nowned; i++) qg_tensor_release(c->owned[i]);
+  c->nowned = 0;
+}
 
 static void fail(ctx *c, const char *fmt, ...) QG_PRINTF(2, 3);
 static void fail(ctx *c, const char *fmt, ...) {
@@ -62,9 +69,42 @@ static void load_tensors(const char *tag, qg_named_tensors *nt) {
   QG_ASSERT_OK(qg_named_tensors_load(qg_test_fixture(rel), nt));
 }
 
-static qg_tensor *tensor(ctx *c, const char *name) {
-  qg_tensor *t = name ? qg_named_tensors_get(&c->nt, name) : NULL;
-  cr_assert(t != NULL, "fixture tensor %s is missing", name ? name : "(null)");
+/* The tensor a fixture reference names: a name in the .safetensors file, or an inline
+ * [dtype, shape, values] array. The ctx keeps the reference until release_tensors. */
+static double json_number(const cJSON *v) {
+  if (cJSON_IsNumber(v)) return v->valuedouble;
+  cr_assert(cJSON_IsString(v), "bad number in fixture");
+  return !strcmp(v->valuestring, "nan") ? NAN : !strcmp(v->valuestring, "inf") ? INFINITY : -INFINITY;
+}
+
+static qg_tensor *tensor(ctx *c, const cJSON *ref) {
+  qg_tensor *t = NULL;
+  if (cJSON_IsString(ref)) {
+    t = qg_named_tensors_get(&c->nt, ref->valuestring);
+    cr_assert(t != NULL, "fixture tensor %s is missing", ref->valuestring);
+    qg_tensor_retain(t);
+  } else {
+    static const struct { const char *name; qg_dtype d; } k[] = {
+        {"f32", QG_DTYPE_F32}, {"f64", QG_DTYPE_F64}, {"i32", QG_DTYPE_I32}, {"i64", QG_DTYPE_I64}};
+    const cJSON *dte = cJSON_GetArrayItem(ref, 0);
+    cr_assert(cJSON_IsArray(ref) && cJSON_IsString(dte), "bad tensor reference in fixture");
+    const char *dt = dte->valuestring;
+    qg_dtype d = QG_DTYPE_COUNT;
+    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++)
+      if (!strcmp(dt, k[i].name)) d = k[i].d;
+    cr_assert(d != QG_DTYPE_COUNT, "dtype %s", dt);
+    int64_t shape[QG_MAX_DIMS];
+    int nd = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, cJSON_GetArrayItem(ref, 1)) shape[nd++] = (int64_t)e->valuedouble;
+    QG_ASSERT_OK(qg_tensor_create(d, nd, shape, &t));
+    int64_t i = 0;
+    cJSON_ArrayForEach(e, cJSON_GetArrayItem(ref, 2)) qg_tensor_set_flat(t, i++, json_number(e));
+    cr_assert(i == qg_tensor_numel(t), "inline tensor with %lld values for %lld elements", (long long)i,
+              (long long)qg_tensor_numel(t));
+  }
+  cr_assert(c->nowned < sizeof c->owned / sizeof c->owned[0], "too many fixture tensors held at once");
+  c->owned[c->nowned++] = t;
   return t;
 }
 
@@ -176,14 +216,14 @@ static void check_state(ctx *c, const qg_ival *obs, const cJSON *state) {
   const cJSON *e;
   cJSON_ArrayForEach(e, state) {
     const qg_ival *v = qg_ival_object_get(obs, e->string);
-    compare(c, e->string, v && v->kind == QG_IVAL_TENSOR ? v->u.tensor : NULL, tensor(c, e->valuestring));
+    compare(c, e->string, v && v->kind == QG_IVAL_TENSOR ? v->u.tensor : NULL, tensor(c, e));
   }
 }
 
 /* ---- steps -------------------------------------------------------------------------------- */
 
 static void run_forward(ctx *c, qg_ival *obs, const cJSON *step) {
-  qg_tensor *x = tensor(c, str_of(step, "x")), *view = NULL;
+  qg_tensor *x = tensor(c, item(step, "x")), *view = NULL;
   const cJSON *tr = item(step, "transpose");
   if (tr) {
     QG_ASSERT_OK(qg_tensor_transpose(x, (int)cJSON_GetArrayItem(tr, 0)->valuedouble,
@@ -201,8 +241,8 @@ static void run_calc(ctx *c, const qg_ival *obs, const cJSON *step) {
   qg_status st = qg_observer_calculate_qparams(obs, &s, &z);
   check_error(c, "calculate_qparams", st, step);
   if (st == QG_OK && !str_of(step, "error")) {
-    compare(c, "scale", s, tensor(c, str_of(step, "scale")));
-    compare(c, "zero_point", z, tensor(c, str_of(step, "zero_point")));
+    compare(c, "scale", s, tensor(c, item(step, "scale")));
+    compare(c, "zero_point", z, tensor(c, item(step, "zero_point")));
   }
   qg_tensor_release(s);
   qg_tensor_release(z);
@@ -230,6 +270,7 @@ static void run_case(ctx *c, const cJSON *cs) {
       c->step = i++;
       c->res->steps++;
       const char *op = str_of(step, "op");
+      release_tensors(c);
       if (!strcmp(op, "forward")) {
         run_forward(c, &obs, step);
       } else if (!strcmp(op, "calculate_qparams")) {
@@ -246,28 +287,41 @@ static void run_case(ctx *c, const cJSON *cs) {
   qg_cu_release(cu);
 }
 
-void qg_obs_replay(const char *tag, const char *filter, qg_obs_replay_result *out) {
+/* Starts a replay of tag's fixture: the result cleared, the document and tensors loaded. */
+static cJSON *begin(const char *tag, const char *what, qg_obs_replay_result *out, ctx *c) {
   memset(out, 0, sizeof *out);
   out->report = (qg_strbuf)QG_STRBUF_INIT;
-  cJSON *doc = load_doc(tag);
-  ctx c = {out, {0}, NULL, 0, strcmp(tag, "torch113") == 0};
-  load_tensors(tag, &c.nt);
+  memset(c, 0, sizeof *c);
+  c->res = out;
+  c->case_name = what;
+  c->v113 = strcmp(tag, "torch113") == 0;
+  load_tensors(tag, &c->nt);
+  return load_doc(tag);
+}
+
+static void end(ctx *c, cJSON *doc) {
+  release_tensors(c);
+  qg_named_tensors_free(&c->nt);
+  cJSON_Delete(doc);
+}
+
+void qg_obs_replay(const char *tag, const char *filter, qg_obs_replay_result *out) {
+  ctx c;
+  cJSON *doc = begin(tag, NULL, out, &c);
   const cJSON *cs;
   cJSON_ArrayForEach(cs, item(doc, "cases")) {
     c.case_name = str_of(cs, "name");
     if (filter && !strstr(c.case_name, filter)) continue;
     out->cases++;
     run_case(&c, cs);
+    release_tensors(&c);
   }
-  qg_named_tensors_free(&c.nt);
-  cJSON_Delete(doc);
+  end(&c, doc);
 }
 
 void qg_obs_replay_choose(const char *tag, qg_obs_replay_result *out) {
-  memset(out, 0, sizeof *out);
-  out->report = (qg_strbuf)QG_STRBUF_INIT;
-  cJSON *doc = load_doc(tag);
-  ctx c = {out, {0}, "choose_qparams", 0, 0};
+  ctx c;
+  cJSON *doc = begin(tag, "choose_qparams", out, &c);
   const char *engine = str_of(item(doc, "meta"), "engine");
   const cJSON *e;
   cJSON_ArrayForEach(e, item(doc, "choose_qparams")) {
@@ -279,34 +333,31 @@ void qg_obs_replay_choose(const char *tag, qg_obs_replay_result *out) {
     qg_status st = qg_choose_qparams_dynamic((float)item(e, "min")->valuedouble, (float)item(e, "max")->valuedouble, 0,
                                              255, 0, 0, rr, &scale, &zp);
     if (st != QG_OK) {
-      fail(&c, "%s: %s", str_of(e, "x"), qg_last_error());
+      fail(&c, "min %.9g max %.9g: %s", item(e, "min")->valuedouble, item(e, "max")->valuedouble, qg_last_error());
     } else if (scale != item(e, "scale")->valuedouble || zp != (int32_t)item(e, "zero_point")->valuedouble) {
-      fail(&c, "%s reduce_range=%d: got (%.17g, %d), want (%.17g, %d)", str_of(e, "x"), rr, scale, zp,
+      fail(&c, "min %.9g max %.9g reduce_range=%d: got (%.17g, %d), want (%.17g, %d)", item(e, "min")->valuedouble,
+           item(e, "max")->valuedouble, rr, scale, zp,
            item(e, "scale")->valuedouble, (int)item(e, "zero_point")->valuedouble);
     }
     c.step++;
   }
-  cJSON_Delete(doc);
+  end(&c, doc);
 }
 
 void qg_obs_replay_sums(const char *tag, qg_obs_replay_result *out) {
-  memset(out, 0, sizeof *out);
-  out->report = (qg_strbuf)QG_STRBUF_INIT;
-  cJSON *doc = load_doc(tag);
-  ctx c = {out, {0}, "torch.sum", 0, strcmp(tag, "torch113") == 0};
-  load_tensors(tag, &c.nt);
+  ctx c;
+  cJSON *doc = begin(tag, "torch.sum", out, &c);
   int lanes = qg__obs_sum_lanes(c.v113 ? QG_HISTOGRAM_LEGACY_113 : QG_HISTOGRAM_CURRENT);
   const cJSON *e;
   cJSON_ArrayForEach(e, item(doc, "sums")) {
     out->steps++;
-    qg_tensor *x = tensor(&c, str_of(e, "x")), *want = tensor(&c, str_of(e, "sum"));
+    qg_tensor *x = tensor(&c, item(e, "x")), *want = tensor(&c, item(e, "sum"));
     float got = qg__cascade_sum_f32(qg_tensor_data(x), qg_tensor_numel(x), lanes), w = *(float *)qg_tensor_data(want);
     if (memcmp(&got, &w, sizeof got) != 0)
       fail(&c, "sum of %lld floats with %d lanes: got %.9g, want %.9g", (long long)qg_tensor_numel(x), lanes, got, w);
     c.step++;
   }
-  qg_named_tensors_free(&c.nt);
-  cJSON_Delete(doc);
+  end(&c, doc);
 }
 
 static const cJSON *find_case(const cJSON *doc, const char *name) {
@@ -323,26 +374,23 @@ static qg_tensor *copy_of(qg_tensor *t) {
 }
 
 void qg_obs_replay_internals(const char *tag, qg_obs_replay_result *out) {
-  memset(out, 0, sizeof *out);
-  out->report = (qg_strbuf)QG_STRBUF_INIT;
-  cJSON *doc = load_doc(tag);
-  ctx c = {out, {0}, NULL, 0, strcmp(tag, "torch113") == 0};
-  load_tensors(tag, &c.nt);
+  ctx c;
+  cJSON *doc = begin(tag, NULL, out, &c);
   const cJSON *e;
   cJSON_ArrayForEach(e, item(doc, "internals")) {
     c.case_name = str_of(e, "case");
     out->cases++;
     qg_observer_spec spec;
     spec_of_case(&c, find_case(doc, c.case_name), &spec);
-    qg_tensor *hist = tensor(&c, str_of(e, "histogram"));
+    qg_tensor *hist = tensor(&c, item(e, "histogram"));
     spec.bins = qg_tensor_numel(hist);
     qg_cu_t *cu;
     QG_ASSERT_OK(qg_cu_create(&cu));
     qg_ival obs;
     QG_ASSERT_OK(qg_observer_new(cu, &spec, &obs));
     QG_ASSERT_OK(qg_ival_object_put(&obs, "histogram", qg_ival_tensor(copy_of(hist))));
-    QG_ASSERT_OK(qg_ival_object_put(&obs, "min_val", qg_ival_tensor(copy_of(tensor(&c, str_of(e, "min_val"))))));
-    QG_ASSERT_OK(qg_ival_object_put(&obs, "max_val", qg_ival_tensor(copy_of(tensor(&c, str_of(e, "max_val"))))));
+    QG_ASSERT_OK(qg_ival_object_put(&obs, "min_val", qg_ival_tensor(copy_of(tensor(&c, item(e, "min_val"))))));
+    QG_ASSERT_OK(qg_ival_object_put(&obs, "max_val", qg_ival_tensor(copy_of(tensor(&c, item(e, "max_val"))))));
     qg__obs o;
     QG_ASSERT_OK(qg__obs_read(&obs, &o));
     const cJSON *q;
@@ -359,13 +407,12 @@ void qg_obs_replay_internals(const char *tag, qg_obs_replay_result *out) {
     float mn, mx;
     out->steps++;
     QG_ASSERT_OK(qg__obs_histogram_search(&o, &mn, &mx));
-    float wmn = *(float *)qg_tensor_data(tensor(&c, cJSON_GetArrayItem(item(e, "search"), 0)->valuestring));
-    float wmx = *(float *)qg_tensor_data(tensor(&c, cJSON_GetArrayItem(item(e, "search"), 1)->valuestring));
+    float wmn = *(float *)qg_tensor_data(tensor(&c, cJSON_GetArrayItem(item(e, "search"), 0)));
+    float wmx = *(float *)qg_tensor_data(tensor(&c, cJSON_GetArrayItem(item(e, "search"), 1)));
     if (memcmp(&mn, &wmn, sizeof mn) || memcmp(&mx, &wmx, sizeof mx))
       fail(&c, "_non_linear_param_search: got (%.9g, %.9g), want (%.9g, %.9g)", mn, mx, wmn, wmx);
     qg_ival_release(&obs);
     qg_cu_release(cu);
   }
-  qg_named_tensors_free(&c.nt);
-  cJSON_Delete(doc);
+  end(&c, doc);
 }

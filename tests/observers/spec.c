@@ -210,3 +210,38 @@ Test(observers, every_allocation_failure) {
   legacy.variant = QG_HISTOGRAM_LEGACY;
   qg_test_every_alloc_failure(observe_twice, &legacy);
 }
+
+/* A unit that already has PyTorch's own MinMaxObserver class (as a bundle exported from PyTorch
+ * brings it: 1.13's slots, graph methods): new observers reuse it without the quantgraph-only
+ * slots, and the C entry points work on its objects. */
+Test(observers, pytorch_observer_class) {
+  qg_cu_t *cu;
+  QG_ASSERT_OK(qg_cu_create(&cu));
+  qg_type_t *cls;
+  QG_ASSERT_OK(qg_cu_define_class(cu, "__torch__.torch.ao.quantization.observer.MinMaxObserver", 1, &cls));
+  static const char *const buffers[] = {"eps", "min_val", "max_val"};
+  static const char *const ints[] = {"dtype", "qscheme", "quant_min", "quant_max"};
+  static const char *const bools[] = {"training", "reduce_range", "has_customized_qrange"};
+  for (int i = 0; i < 3; i++) QG_ASSERT_OK(qg_class_add_slot(cls, buffers[i], qg_type_prim(QG_TYPE_TENSOR), QG_SLOT_BUFFER));
+  for (int i = 0; i < 3; i++) QG_ASSERT_OK(qg_class_add_slot(cls, bools[i], qg_type_prim(QG_TYPE_BOOL), QG_SLOT_ATTRIBUTE));
+  for (int i = 0; i < 4; i++) QG_ASSERT_OK(qg_class_add_slot(cls, ints[i], qg_type_prim(QG_TYPE_INT), QG_SLOT_ATTRIBUTE));
+  qg_observer_spec s, back;
+  qg_observer_spec_default(QG_OBSERVER_MINMAX, &s);
+  s.dtype = QG_DTYPE_QINT8;
+  s.qscheme = QG_QS_PER_TENSOR_SYMMETRIC;
+  qg_ival o;
+  QG_ASSERT_OK(qg_observer_new(cu, &s, &o));
+  cr_expect(o.u.obj->type == cls, "the existing class is reused");
+  qg_tensor *x = ramp(64, 2.0f), *sc, *zp;
+  QG_ASSERT_OK(qg_observer_observe(&o, x));
+  QG_ASSERT_OK(qg_observer_calculate_qparams(&o, &sc, &zp));
+  QG_ASSERT_OK(qg_observer_spec_of(&o, &back));
+  cr_expect(back.dtype == QG_DTYPE_QINT8 && back.qscheme == QG_QS_PER_TENSOR_SYMMETRIC && !back.nan_check_113);
+  cr_expect(zp->dtype == QG_DTYPE_I64 && qg_tensor_get_flat(zp, 0) == 0, "symmetric qint8: int64 zero point 0");
+  cr_expect((float)qg_tensor_get_flat(sc, 0) > 0.0f);
+  qg_tensor_release(x);
+  qg_tensor_release(sc);
+  qg_tensor_release(zp);
+  qg_ival_release(&o);
+  qg_cu_release(cu);
+}

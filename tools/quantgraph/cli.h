@@ -11,6 +11,7 @@
 
 #include "base/status.h"
 #include "quant/qconfig.h"
+#include "tensor/tensor_ops.h"
 
 #define QG_CLI_VERSION "0.1.0"
 
@@ -55,11 +56,21 @@ int qg_cli_qconfig_option(const char *cmd, int argc, char **argv, int *i, qg_cli
  * given; NULL for none), plus every --qconfig-for. Unknown names: NOT_FOUND listing the known. */
 qg_status qg_cli_qconfig_build(const qg_cli_qconfig *q, const char *default_root, qg_qconfig_dict *d) QG_MUST_USE;
 
+/* ---- outputs (outputs.c) ---- */
+typedef struct qg_cli_outputs {
+  qg_named_tensors nt; /* names "0", "1", ... (malloc'd) */
+  size_t cap;
+} qg_cli_outputs;
+/* Appends the tensors of v (flattened) to o. */
+qg_status qg_cli_flatten_outputs(qg_cli_outputs *o, const qg_ival *v) QG_MUST_USE;
+void qg_cli_outputs_free(qg_cli_outputs *o);
+
 int qg_cmd_print(int argc, char **argv);
 int qg_cmd_info(int argc, char **argv);
 int qg_cmd_run(int argc, char **argv);
 int qg_cmd_prepare(int argc, char **argv);
 int qg_cmd_calibrate(int argc, char **argv);
 int qg_cmd_opt(int argc, char **argv);
+int qg_cmd_compare(int argc, char **argv);
 
 #endif

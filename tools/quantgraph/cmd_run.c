@@ -73,65 +73,6 @@ static qg_status parse_value(const char **p, qg_ival *out) {
   return QG_OK;
 }
 
-typedef struct outputs {
-  qg_named_tensors nt;
-  size_t cap;
-} outputs;
-
-static qg_status add_output(outputs *o, qg_tensor *t) {
-  if (o->nt.n == o->cap) {
-    size_t cap = o->cap ? o->cap * 2 : 8;
-    char **names = realloc(o->nt.names, cap * sizeof *names);
-    if (!names) return qg_oom("output names");
-    o->nt.names = names;
-    qg_tensor **ts = realloc(o->nt.tensors, cap * sizeof *ts);
-    if (!ts) return qg_oom("outputs");
-    o->nt.tensors = ts;
-    o->cap = cap;
-  }
-  char name[32];
-  snprintf(name, sizeof name, "%zu", o->nt.n);
-  o->nt.names[o->nt.n] = strdup(name);
-  if (!o->nt.names[o->nt.n]) return qg_oom("an output name");
-  o->nt.tensors[o->nt.n++] = t;
-  return QG_OK;
-}
-
-static qg_status flatten(outputs *o, const qg_ival *v) {
-  qg_tensor *t = NULL;
-  switch (v->kind) {
-  case QG_IVAL_TENSOR:
-    qg_tensor_retain(v->u.tensor);
-    t = v->u.tensor;
-    break;
-  case QG_IVAL_INT:
-    QG_TRY(qg_tensor_scalar(QG_DTYPE_I64, 0, &t));
-    *(int64_t *)qg_tensor_data(t) = v->u.i;
-    break;
-  case QG_IVAL_DOUBLE: QG_TRY(qg_tensor_scalar(QG_DTYPE_F64, v->u.d, &t)); break;
-  case QG_IVAL_BOOL: QG_TRY(qg_tensor_scalar(QG_DTYPE_BOOL, v->u.b, &t)); break;
-  case QG_IVAL_LIST:
-  case QG_IVAL_TUPLE:
-    for (size_t i = 0; i < v->u.list->len; i++) QG_TRY(flatten(o, &v->u.list->items[i]));
-    return QG_OK;
-  default:
-    return qg_set_error(QG_STATUS_UNSUPPORTED, "output %zu is a %s, which cannot be written as a tensor", o->nt.n,
-                        qg_ival_kind_name(v->kind));
-  }
-  qg_status st = add_output(o, t);
-  if (st != QG_OK) qg_tensor_release(t);
-  return st;
-}
-
-static void outputs_free(outputs *o) {
-  for (size_t i = 0; i < o->nt.n; i++) {
-    free(o->nt.names[i]);
-    qg_tensor_release(o->nt.tensors[i]);
-  }
-  free(o->nt.names);
-  free(o->nt.tensors);
-}
-
 /* --check: compares every output with the tensor of the same name in ref (e.g. PyTorch's output
  * recorded by a fixture generator). Element-wise |got - want| <= tol * max(1, |want|) (relative
  * tolerance with an absolute floor, the parity criterion of docs/runtime.md); NaN must meet NaN.
@@ -302,11 +243,11 @@ int qg_cmd_run(int argc, char **argv) {
     st = qg_run_method(m, module, method, args, nargs, &opts, &result);
   }
   if (st == QG_OK && rc == QG_EXIT_OK) {
-    outputs o = {{0}, 0};
-    st = flatten(&o, &result);
+    qg_cli_outputs o = {{0}, 0};
+    st = qg_cli_flatten_outputs(&o, &result);
     if (st == QG_OK && output) st = qg_named_tensors_save(output, &o.nt);
     if (st == QG_OK && check) st = check_outputs(&o.nt, check, tol);
-    outputs_free(&o);
+    qg_cli_outputs_free(&o);
   }
   if (st != QG_OK && rc == QG_EXIT_OK) rc = qg_cli_fail(st);
   qg_ival_release(&result);

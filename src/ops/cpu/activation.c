@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ops/cpu/pointwise_common.h"
+#include "ops/cpu/quantized_activation.h"
 
 typedef enum act_kind {
   ACT_RELU,
@@ -77,6 +78,7 @@ static void act_run(const act *p, const qg_tensor *x, qg_tensor *y) {
 
 static qg_status unary(const char *op, qg_tensor *x, const act *p, qg_tensor **out) {
   *out = NULL;
+  if (qg_dtype_info(x->dtype)->is_quantized) return qg_cpu_qactivation(op, x, p->a, p->b, out);
   QG_TRY(qg__pw_check_float(op, "input", x));
   qg_tensor *xc, *y;
   QG_TRY(qg_tensor_contiguous(x, &xc));
@@ -92,6 +94,7 @@ static qg_status unary(const char *op, qg_tensor *x, const act *p, qg_tensor **o
 /* In-place: directly on a contiguous x (each element is read before it is written); otherwise
  * compute into a fresh tensor, then copy back through x's strides. */
 static qg_status unary_(const char *op, qg_tensor *x, const act *p) {
+  if (qg_dtype_info(x->dtype)->is_quantized) return qg_cpu_qactivation_(op, x, p->a, p->b);
   QG_TRY(qg__pw_check_float(op, "input", x));
   if (qg_tensor_is_contiguous(x)) {
     act_run(p, x, x);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ops/cpu/linalg_common.h"
+#include "ops/cpu/quantized_pool.h"
 
 typedef struct pool_geom {
   int ns;
@@ -199,6 +200,9 @@ qg_status qg_cpu_max_pool_nd(int nspatial, qg_tensor *input, const int64_t *kern
                              const int64_t *padding, int npadding, const int64_t *dilation,
                              int ndilation, int ceil_mode, qg_tensor **out) {
   *out = NULL;
+  if (qg_dtype_info(input->dtype)->is_quantized)
+    return qg_cpu_qmax_pool_nd(nspatial, input, kernel_size, nkernel, stride, nstride, padding, npadding, dilation,
+                               ndilation, ceil_mode, out);
   if (nspatial < 1 || nspatial > 3)
     return qg_set_error(QG_STATUS_INVALID_ARGUMENT, "pool: expected 1, 2 or 3 spatial dims, got %d", nspatial);
   const char *op = pool_name("max", nspatial);
@@ -264,6 +268,9 @@ qg_status qg_cpu_avg_pool_nd(int nspatial, qg_tensor *input, const int64_t *kern
                              const int64_t *padding, int npadding, int ceil_mode,
                              int count_include_pad, int64_t divisor_override, qg_tensor **out) {
   *out = NULL;
+  if (qg_dtype_info(input->dtype)->is_quantized)
+    return qg_cpu_qavg_pool_nd(nspatial, input, kernel_size, nkernel, stride, nstride, padding, npadding, ceil_mode,
+                               count_include_pad, divisor_override, out);
   if (nspatial < 1 || nspatial > 3)
     return qg_set_error(QG_STATUS_INVALID_ARGUMENT, "pool: expected 1, 2 or 3 spatial dims, got %d", nspatial);
   const char *op = pool_name("avg", nspatial);
@@ -291,6 +298,8 @@ qg_status qg_cpu_avg_pool_nd(int nspatial, qg_tensor *input, const int64_t *kern
 qg_status qg_cpu_adaptive_avg_pool_nd(int nspatial, qg_tensor *input, const int64_t *output_size,
                                       int noutput_size, qg_tensor **out) {
   *out = NULL;
+  if (qg_dtype_info(input->dtype)->is_quantized)
+    return qg_cpu_qadaptive_avg_pool_nd(nspatial, input, output_size, noutput_size, out);
   if (nspatial < 1 || nspatial > 3)
     return qg_set_error(QG_STATUS_INVALID_ARGUMENT, "pool: expected 1, 2 or 3 spatial dims, got %d", nspatial);
   const char *op = pool_name("adaptive", nspatial);

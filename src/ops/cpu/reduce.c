@@ -8,6 +8,7 @@
 
 #include "base/alloc.h"
 #include "ops/cpu/pointwise_common.h"
+#include "ops/cpu/quantized_pool.h"
 
 static qg_status reduce(const char *op, qg_tensor *x, const int64_t *dims, int ndims, int keepdim,
                         int dtype, int is_mean, qg_tensor **out) {
@@ -101,5 +102,7 @@ qg_status qg_cpu_sum(qg_tensor *x, const int64_t *dims, int ndims, int keepdim, 
 
 qg_status qg_cpu_mean(qg_tensor *x, const int64_t *dims, int ndims, int keepdim, int dtype,
                       qg_tensor **out) {
+  if (qg_dtype_info(x->dtype)->is_quantized && (dtype == QG_REDUCE_NO_DTYPE || dtype == (int)x->dtype))
+    return qg_cpu_qmean(x, dims, ndims, keepdim, out);
   return reduce("mean", x, dims, ndims, keepdim, dtype, 1, out);
 }

@@ -7,11 +7,13 @@
 
 #include "base/alloc.h"
 #include "ops/cpu/pointwise_common.h"
+#include "ops/cpu/quantized_cat.h"
 
 static int legacy_empty(const qg_tensor *t) { return t->ndim == 1 && t->shape[0] == 0; }
 
 qg_status qg_cpu_cat(qg_tensor *const *tensors, int n, int64_t dim, qg_tensor **out) {
   *out = NULL;
+  if (n > 0 && qg_dtype_info(tensors[0]->dtype)->is_quantized) return qg_cpu_qcat(tensors, n, dim, 0, 0, 0, 0, 0, out);
   if (n <= 0)
     return qg_set_error(QG_STATUS_INVALID_ARGUMENT, "torch.cat(): expected a non-empty list of Tensors");
   /* The first tensor that is not a legacy empty one fixes the rank and the other sizes. */
@@ -74,6 +76,7 @@ qg_status qg_cpu_stack(qg_tensor *const *tensors, int n, int64_t dim, qg_tensor 
   char b1[QG_SHAPE_STR_MAX], b2[QG_SHAPE_STR_MAX];
   *out = NULL;
   if (n <= 0) return qg_set_error(QG_STATUS_INVALID_ARGUMENT, "stack expects a non-empty TensorList");
+  if (qg_dtype_info(tensors[0]->dtype)->is_quantized) return qg_cpu_qcat(tensors, n, dim, 0, 0, 0, 0, 1, out);
   const qg_tensor *t0 = tensors[0];
   for (int i = 1; i < n; i++) {
     const qg_tensor *t = tensors[i];

@@ -7,6 +7,7 @@
 
 #include "base/alloc.h"
 #include "ops/cpu/linalg_common.h"
+#include "ops/cpu/quantized_pool.h"
 
 /* One output coordinate of one dim: two source indices and their weights. */
 typedef struct tap {
@@ -163,6 +164,8 @@ qg_status qg_cpu_upsample(int nspatial, qg_upsample_mode mode, qg_tensor *input,
                           const int64_t *output_size, const double *scales, int align_corners,
                           qg_tensor **out) {
   *out = NULL;
+  if (qg_dtype_info(input->dtype)->is_quantized)
+    return qg_cpu_qupsample(nspatial, mode == QG_UPSAMPLE_LINEAR, input, output_size, scales, align_corners, out);
   if (nspatial < 1 || nspatial > 3)
     return qg_set_error(QG_STATUS_INVALID_ARGUMENT, "upsample: expected 1, 2 or 3 spatial dims, got %d", nspatial);
   return upsample_impl(up_name(nspatial, mode), nspatial, mode, input, output_size, scales,
@@ -174,6 +177,9 @@ qg_status qg_cpu_upsample_vec(int nspatial, qg_upsample_mode mode, qg_tensor *in
                               const double *scale_factors, int nscale, int align_corners,
                               qg_tensor **out) {
   *out = NULL;
+  if (qg_dtype_info(input->dtype)->is_quantized)
+    return qg_cpu_qupsample_vec(nspatial, mode == QG_UPSAMPLE_LINEAR, input, output_size, noutput_size,
+                                scale_factors, nscale, align_corners, out);
   if (nspatial < 1 || nspatial > 3)
     return qg_set_error(QG_STATUS_INVALID_ARGUMENT, "upsample: expected 1, 2 or 3 spatial dims, got %d", nspatial);
   const char *op = up_name(nspatial, mode);
