@@ -1,6 +1,7 @@
 /* Native methods of the packed params classes and their table (packed_params.h). */
 #include <string.h>
 
+#include "ops/cpu/quant_engine.h"
 #include "quant/packed_params.h"
 #include "tensor/tensor_ops.h"
 
@@ -33,6 +34,47 @@ static qg_status int_list(const int64_t *v, int n, qg_ival *out) {
   return QG_OK;
 }
 
+static void release_tensor(void *owner) { qg_tensor_release(owner); }
+
+/* The weight unpack() returns. FBGEMM keeps weight scales as float, so its unpack gives the
+ * weight back with float32-rounded scales (0.02 -> 0.019999999552965164); QNNPACK returns the
+ * original tensor. Under FBGEMM: a tensor sharing w's bytes with the rounded quantizer. */
+static qg_status unpacked_weight(qg_tensor *w, qg_tensor **out) {
+  if (qg_quant_engine_get() != QG_ENGINE_FBGEMM || !w->quantizer) {
+    qg_tensor_retain(w);
+    *out = w;
+    return QG_OK;
+  }
+  const qg_quantizer *q = w->quantizer;
+  qg_quantizer *rq = NULL;
+  qg_tensor *wc = NULL, *v = NULL, *sf = NULL, *sd = NULL;
+  qg_status st = QG_OK;
+  if (q->scheme == QG_QSCHEME_PER_TENSOR_AFFINE) {
+    st = qg_quantizer_per_tensor((double)(float)q->scale, q->zero_point, &rq);
+  } else {
+    st = qg_tensor_to_dtype(q->scales, QG_DTYPE_F32, &sf);
+    if (st == QG_OK) st = qg_tensor_to_dtype(sf, QG_DTYPE_F64, &sd);
+    if (st == QG_OK) st = qg_quantizer_per_channel(sd, q->zero_points, q->axis, &rq);
+  }
+  if (st == QG_OK) st = qg_tensor_contiguous(w, &wc);
+  if (st == QG_OK) {
+    qg_tensor_retain(wc);
+    st = qg_tensor_wrap(wc->dtype, wc->ndim, wc->shape, qg_tensor_data(wc), qg_tensor_nbytes(wc), release_tensor, wc, &v);
+    if (st != QG_OK) qg_tensor_release(wc);
+  }
+  if (st == QG_OK) st = qg_tensor_set_quantizer(v, rq);
+  qg_quantizer_release(rq);
+  qg_tensor_release(wc);
+  qg_tensor_release(sf);
+  qg_tensor_release(sd);
+  if (st != QG_OK) {
+    qg_tensor_release(v);
+    return st;
+  }
+  *out = v;
+  return QG_OK;
+}
+
 /* ---- LinearPackedParamsBase ------------------------------------------------------------------ */
 
 /* (weight, bias): the quantized weight as stored; an fp16 weight back in float32, as PyTorch's
@@ -43,7 +85,7 @@ static qg_status linear_unpack(qg_ival *self, const qg_ival *args, size_t nargs,
   QG_TRY(qg_packed_linear_get("LinearPackedParamsBase.unpack", self, &p));
   qg_tensor *w;
   if (p.fp16) QG_TRY(qg_tensor_to_dtype(p.weight, QG_DTYPE_F32, &w));
-  else qg_tensor_retain(w = p.weight);
+  else QG_TRY(unpacked_weight(p.weight, &w));
   qg_ival items[2] = {qg_ival_tensor(w), tensor_or_none(p.bias)};
   return tuple_of(items, 2, out);
 }
@@ -73,7 +115,9 @@ static qg_status conv_unpack(qg_ival *self, const qg_ival *args, size_t nargs, q
   (void)args, (void)nargs;
   qg_packed_conv p;
   QG_TRY(conv_of("ConvPackedParamsBase.unpack", self, &p));
-  qg_ival items[2] = {tensor_or_none(p.weight), tensor_or_none(p.bias)};
+  qg_tensor *w;
+  QG_TRY(unpacked_weight(p.weight, &w));
+  qg_ival items[2] = {qg_ival_tensor(w), tensor_or_none(p.bias)};
   return tuple_of(items, 2, out);
 }
 

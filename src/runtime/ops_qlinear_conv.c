@@ -53,7 +53,8 @@ qg_status qg__qlin_conv_prepack(qg_op_call *c) {
 
 static qg_packed_kind kind_for(int nspatial) { return nspatial == 3 ? QG_PACKED_CONV3D : QG_PACKED_CONV2D; }
 
-/* (weight, bias); the 1-D forms squeeze the unit height PyTorch's conv1d packing added. */
+/* (weight, bias) from the object's unpack(); the 1-D forms squeeze the unit height PyTorch's
+ * conv1d packing added. */
 qg_status qg__qlin_conv_unpack(qg_op_call *c) {
   int ns, tr;
   op_form(qg__qlin_op_name(c), &ns, &tr);
@@ -61,15 +62,17 @@ qg_status qg__qlin_conv_unpack(qg_op_call *c) {
   qg_packed_conv p;
   QG_TRY(qg__qlin_arg_object(c, 0, &obj));
   QG_TRY(qg_packed_conv_get(qg__qlin_op_name(c), obj, kind_for(ns), &p));
-  qg_tensor *w;
-  if (ns == 1) QG_TRY(qg_tensor_squeeze(p.weight, 2, &w));
-  else qg_tensor_retain(w = p.weight);
-  qg_out_tensor(c, 0, w);
-  if (c->nouts > 1) {
-    if (p.bias) qg_tensor_retain(p.bias);
-    qg_out_ival(c, 1, p.bias ? qg_ival_tensor(p.bias) : qg_ival_none());
+  qg_ival t;
+  QG_TRY(qg_call_method(NULL, (qg_ival *)obj, "unpack", NULL, 0, &t));
+  qg_tensor *w = t.u.list->items[0].u.tensor, *w1 = NULL;
+  qg_status st = ns == 1 ? qg_tensor_squeeze(w, 2, &w1) : QG_OK;
+  if (st == QG_OK) {
+    if (!w1) qg_tensor_retain(w1 = w);
+    qg_out_tensor(c, 0, w1);
+    if (c->nouts > 1) qg_out_ival(c, 1, qg_ival_copy(t.u.list->items[1]));
   }
-  return QG_OK;
+  qg_ival_release(&t);
+  return st;
 }
 
 /* conv{2,3}d_<field> / conv_transpose{2,3}d_<field>: the object's native method <field>. */

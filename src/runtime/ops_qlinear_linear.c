@@ -15,7 +15,8 @@ qg_status qg__qlin_linear_prepack(qg_op_call *c) {
 }
 
 /* Weights beyond the fp16 range are saturated with a warning, as fbgemm's
- * HandleWeightsSaturation ("FOUND weight out of range"). */
+ * HandleWeightsSaturation ("FOUND weight out of range"), which also clamps the caller's float
+ * weight in place: quantgraph does the same, so later uses of that tensor see what PyTorch's do. */
 qg_status qg__qlin_linear_prepack_fp16(qg_op_call *c) {
   qg_tensor *w, *b, *w16;
   qg_cu_t *cu;
@@ -23,7 +24,7 @@ qg_status qg__qlin_linear_prepack_fp16(qg_op_call *c) {
   QG_TRY(qg_arg_tensor(c, 0, &w));
   QG_TRY(qg_arg_opt_tensor(c, 1, &b));
   QG_TRY(qg__qlin_out_unit(c, &cu));
-  QG_TRY(qg_cpu_fp16_weight(w, &w16, &saturated));
+  QG_TRY(qg_cpu_fp16_weight(w, 1, &w16, &saturated));
   if (saturated) qg__qlin_warn(c);
   qg_ival obj;
   qg_status st = qg_packed_linear_new(cu, w16, b, &obj);

@@ -79,7 +79,7 @@ static qg_tensor *quantized_of(const qfix *f, const cJSON *d) {
   return t;
 }
 
-static qg_tensor *described(const qfix *f, const cJSON *d) {
+qg_tensor *qfix_described(const qfix *f, const cJSON *d) {
   if (!d || cJSON_IsNull(d)) return NULL;
   if (cJSON_GetObjectItemCaseSensitive(d, "scheme")) return quantized_of(f, d);
   qg_tensor *t = stored(f, cJSON_GetObjectItemCaseSensitive(d, "t")->valuestring);
@@ -88,11 +88,11 @@ static qg_tensor *described(const qfix *f, const cJSON *d) {
 }
 
 qg_tensor *qfix_input(const qfix *f, const cJSON *c, const char *role) {
-  return described(f, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(c, "inputs"), role));
+  return qfix_described(f, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(c, "inputs"), role));
 }
 
 qg_tensor *qfix_expected(const qfix *f, const cJSON *c) {
-  return described(f, cJSON_GetObjectItemCaseSensitive(c, "output"));
+  return qfix_described(f, cJSON_GetObjectItemCaseSensitive(c, "output"));
 }
 
 static const cJSON *param(const cJSON *c, const char *name) {
@@ -175,13 +175,14 @@ static qg_status run_kernel(const qfix *f, const cJSON *c, const case_io *io, qg
   if (ends(op, "_fp16")) {
     qg_tensor *w16;
     int64_t sat;
-    QG_TRY(qg_cpu_fp16_weight(io->w, &w16, &sat));
+    QG_TRY(qg_cpu_fp16_weight(io->w, 0, &w16, &sat));
     qg_status st = qg_cpu_qlinear_fp16(io->x, w16, io->b, strstr(op, "relu") != NULL, out);
     qg_tensor_release(w16);
     return st;
   }
   int bits = strstr(op, "4bit") ? 4 : 8;
   if (ends(op, "_prepack")) return qg_cpu_embedding_bag_prepack(bits, io->w, out);
+  if (ends(op, "_unpack")) return qg_cpu_embedding_bag_unpack(bits, io->w, out);
   if (ends(op, "_rowwise_offsets")) {
     qg_embedding_bag_args a = {qfix_input(f, c, "indices"), qfix_input(f, c, "offsets"),
                                qfix_input(f, c, "per_sample_weights"), qfix_param_i(c, "mode"),
@@ -212,13 +213,22 @@ static qg_ival tensor_ival(qg_tensor *t) {
 
 #define PP "__torch__.torch.classes.quantized."
 
-static qg_status run_text(const char *text, qg_ival *in, size_t nin, qg_tensor **out) {
+qg_status qfix_run_text(const char *text, qg_ival *in, size_t nin, qg_ival *outs, size_t *warnings) {
   qg_graph_t *g = NULL;
+  qg_runner *r = NULL;
   qg_status st = qg_graph_parse(text, strlen(text), NULL, &g);
-  qg_ival res = qg_ival_none();
-  if (st == QG_OK) st = qg_run_graph(g, in, nin, NULL, &res);
+  if (st == QG_OK) st = qg_runner_create(NULL, NULL, &r);
+  if (st == QG_OK) st = qg_runner_run_graph(r, g, in, nin, outs);
+  if (warnings) *warnings = r ? qg_runner_warnings(r) : 0;
   for (size_t i = 0; i < nin; i++) qg_ival_release(&in[i]);
+  qg_runner_free(r);
   qg_graph_destroy(g);
+  return st;
+}
+
+static qg_status run_text(const char *text, qg_ival *in, size_t nin, qg_tensor **out) {
+  qg_ival res = qg_ival_none();
+  qg_status st = qfix_run_text(text, in, nin, &res, NULL);
   if (st != QG_OK) return st;
   cr_assert(res.kind == QG_IVAL_TENSOR);
   *out = res.u.tensor;
@@ -230,7 +240,8 @@ static qg_status run_graph(const qfix *f, const cJSON *c, const case_io *io, qg_
   char text[2048];
   qg_ival in[12];
   size_t n = 0;
-  if (!ends(op, "_prepack") && !ends(op, "_rowwise_offsets")) { /* x, weight, bias first */
+  int table_op = ends(op, "_prepack") || ends(op, "_unpack"); /* embedding_bag_*_prepack / _unpack */
+  if (!table_op && !ends(op, "_rowwise_offsets")) { /* x, weight, bias first */
     in[n++] = tensor_ival(io->x);
     in[n++] = tensor_ival(io->w);
     in[n++] = tensor_ival(io->b);
@@ -282,7 +293,7 @@ static qg_status run_graph(const qfix *f, const cJSON *c, const case_io *io, qg_
              "  %%y : Tensor = quantized::%s(%%x, %%p)\n"
              "  return (%%y)\n",
              op);
-  } else if (ends(op, "_prepack")) {
+  } else if (table_op) {
     snprintf(text, sizeof text,
              "graph(%%w : Tensor):\n"
              "  %%f : bool = prim::Constant[value=0]()\n"
@@ -290,7 +301,7 @@ static qg_status run_graph(const qfix *f, const cJSON *c, const case_io *io, qg_
              "  %%r : float = prim::Constant[value=0.16]()\n"
              "  %%y : Tensor = quantized::%s(%%w%s)\n"
              "  return (%%y)\n",
-             op, strstr(op, "4bit") ? ", %f, %nb, %r" : "");
+             op, strstr(op, "4bit_prepack") ? ", %f, %nb, %r" : "");
     in[n++] = tensor_ival(io->w);
   } else {
     in[n++] = tensor_ival(io->w);
@@ -350,14 +361,15 @@ int64_t qfix_compare(const qg_tensor *got, const qg_tensor *want, qg_strbuf *msg
   return bad;
 }
 
-size_t qfix_replay(const char *engine, const char *filter, int via_graph, size_t *ncases, qg_strbuf *report) {
+size_t qfix_replay(const char *engine, const char *filter, const char *exclude, int via_graph, size_t *ncases,
+                   qg_strbuf *report) {
   qfix f;
   qfix_open(&f, engine);
   size_t fails = 0, count = 0;
   const cJSON *c;
   cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(f.doc, "cases")) {
     const char *name = cJSON_GetObjectItemCaseSensitive(c, "name")->valuestring;
-    if (filter && !strstr(name, filter)) continue;
+    if ((filter && !strstr(name, filter)) || (exclude && strstr(name, exclude))) continue;
     count++;
     qg_tensor *got = NULL, *want = qfix_expected(&f, c);
     qg_status st = qfix_run(&f, c, via_graph, &got);

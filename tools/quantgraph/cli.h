@@ -72,5 +72,8 @@ int qg_cmd_prepare(int argc, char **argv);
 int qg_cmd_calibrate(int argc, char **argv);
 int qg_cmd_opt(int argc, char **argv);
 int qg_cmd_compare(int argc, char **argv);
+int qg_cmd_convert(int argc, char **argv);
+int qg_cmd_quantize(int argc, char **argv);
+int qg_cmd_quantize_dynamic(int argc, char **argv);
 
 #endif

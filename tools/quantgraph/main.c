@@ -101,6 +101,30 @@ static const qg_cli_command commands[] = {
      "  --json         one JSON object instead of the table\n"
      "  --threads N    threads for the BLAS kernels\n",
      qg_cmd_compare},
+    {"convert", "convert a calibrated bundle to int8 (convert_jit)",
+     "usage: quantgraph convert BUNDLE [--debug] [--dynamic] -o OUT\n"
+     "\n"
+     "PyTorch's convert_jit on a prepared and calibrated bundle: observers become\n"
+     "quantize/dequantize with their qparams; without --debug the float ops are then fused into\n"
+     "quantized ops (quantized::conv2d, quantized::linear, ...), the module is frozen and the\n"
+     "weights are prepacked. --debug stops before fusion (float ops between quantize and\n"
+     "dequantize, qparams as attributes). --dynamic for a prepare --dynamic bundle.\n",
+     qg_cmd_convert},
+    {"quantize", "prepare + calibrate + convert in one step (quantize_jit)",
+     "usage: quantgraph quantize BUNDLE --qconfig NAME [--qconfig-for PATH=NAME|none ...]\n"
+     "                           --data DATA.safetensors [--debug] [--threads N] -o OUT\n"
+     "\n"
+     "PyTorch's quantize_jit: prepare with the qconfig dict (see `prepare --help`), calibrate on\n"
+     "the batches of DATA (tensors \"<batch>.<argument>\", see `calibrate --help`), convert.\n",
+     qg_cmd_quantize},
+    {"quantize-dynamic", "dynamic quantization of linear layers (quantize_dynamic_jit)",
+     "usage: quantgraph quantize-dynamic BUNDLE [--qconfig dynamic|per_channel_dynamic|float16_dynamic]\n"
+     "                                   [--qconfig-for PATH=NAME|none ...] [--debug] -o OUT\n"
+     "\n"
+     "PyTorch's quantize_dynamic_jit: linear weights are quantized ahead of time, activations at\n"
+     "run time (quantized::linear_dynamic); float16_dynamic keeps fp16 weights\n"
+     "(quantized::linear_dynamic_fp16). No calibration data is needed. Default qconfig: dynamic.\n",
+     qg_cmd_quantize_dynamic},
 };
 
 static const size_t ncommands = sizeof commands / sizeof commands[0];
@@ -170,7 +194,7 @@ static void print_help(FILE *f) {
         "Graph-mode int8 quantization for TorchScript models.\n\n"
         "Commands:\n",
         f);
-  for (size_t i = 0; i < ncommands; i++) fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+  for (size_t i = 0; i < ncommands; i++) fprintf(f, "  %-17s %s\n", commands[i].name, commands[i].summary);
   fputs("\nRun 'quantgraph COMMAND --help' for the options of a command.\n", f);
 }
 

@@ -25,8 +25,10 @@ qg_status qg_cpu_qlinear_dynamic(qg_tensor *x, qg_tensor *weight, qg_tensor *bia
                                  qg_tensor **out) QG_MUST_USE;
 
 /* quantized::linear_prepack_fp16's weight: w (float32 [N, K]) saturated to +-65504 and rounded
- * to fp16 (round to nearest even). *saturated: how many values were clamped (PyTorch warns). */
-qg_status qg_cpu_fp16_weight(qg_tensor *w, qg_tensor **out, int64_t *saturated) QG_MUST_USE;
+ * to fp16 (round to nearest even). *saturated: how many values were clamped (PyTorch warns).
+ * in_place: also write the clamped values back into w, as fbgemm's HandleWeightsSaturation
+ * does to the caller's tensor (only when something was clamped). */
+qg_status qg_cpu_fp16_weight(qg_tensor *w, int in_place, qg_tensor **out, int64_t *saturated) QG_MUST_USE;
 
 /* quantized::linear_dynamic_fp16 / linear_relu_dynamic_fp16: x float32, w16 F16 [N, K].
  * Each output is one fused-multiply-add chain over k in order (FBGEMM's fp16 GEMM for K up to

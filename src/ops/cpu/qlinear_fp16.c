@@ -14,7 +14,7 @@
 
 #define FP16_MAX 65504.0f
 
-qg_status qg_cpu_fp16_weight(qg_tensor *w, qg_tensor **out, int64_t *saturated) {
+qg_status qg_cpu_fp16_weight(qg_tensor *w, int in_place, qg_tensor **out, int64_t *saturated) {
   *out = NULL;
   *saturated = 0;
   if (w->dtype != QG_DTYPE_F32)
@@ -32,7 +32,8 @@ qg_status qg_cpu_fp16_weight(qg_tensor *w, qg_tensor **out, int64_t *saturated) 
     if (p[i] > FP16_MAX) p[i] = FP16_MAX, (*saturated)++;
     else if (p[i] < -FP16_MAX) p[i] = -FP16_MAX, (*saturated)++;
   }
-  qg_status st = qg_tensor_to_dtype(c, QG_DTYPE_F16, out);
+  qg_status st = *saturated && in_place ? qg_tensor_copy_(w, c) : QG_OK;
+  if (st == QG_OK) st = qg_tensor_to_dtype(c, QG_DTYPE_F16, out);
   qg_tensor_release(c);
   return st;
 }

@@ -68,7 +68,9 @@ int64_t qg_q_requantize_from_int_vec32(float multiplier, int64_t zero_point, int
 
 /* ---- elementwise iteration ------------------------------------------------------------------ */
 
-int64_t qg_q_vec_block(qg_dtype dtype) { return dtype == QG_DTYPE_QINT32 ? 32 : 128; }
+/* 2 * Vectorized<T>::size() of PyTorch's AVX2 build: these kernels are registered with
+ * REGISTER_DISPATCH, which leaves AVX-512 CPUs on the AVX2 code. */
+int64_t qg_q_vec_block(qg_dtype dtype) { return dtype == QG_DTYPE_QINT32 ? 16 : 64; }
 
 void qg_q_loop_plan(qg_q_loop *plan, qg_dtype dtype, int ndim, const int64_t *shape, int ninputs,
                     const int64_t (*strides)[QG_MAX_DIMS]) {

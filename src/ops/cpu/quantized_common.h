@@ -73,8 +73,9 @@ int32_t qg_q_cvtps2dq(float v);
  * dims are coalesced from the innermost while every operand allows it, giving rows of `inner`
  * elements (row-major blocks of the output). A row runs the vector form when every operand is
  * contiguous along it, or all but one input are and that one is broadcast (stride 0); the first
- * vec_end elements of such a row are vector blocks (2 * Vectorized<T>::size() elements: 128 for
- * 8-bit dtypes, 32 for qint32 on AVX-512) and the rest the scalar tail. Other rows are scalar. */
+ * vec_end elements of such a row are vector blocks (2 * Vectorized<T>::size() elements of the
+ * AVX2 build, which PyTorch uses for these kernels even on AVX-512 CPUs: 64 for 8-bit dtypes,
+ * 16 for qint32) and the rest the scalar tail. Other rows are scalar. */
 #define QG__Q_MAX_INPUTS 4
 typedef struct qg_q_loop {
   int64_t inner;
@@ -89,7 +90,7 @@ void qg_q_loop_plan(qg_q_loop *plan, qg_dtype dtype, int ndim, const int64_t *sh
 static inline int qg_q_loop_is_vec(const qg_q_loop *plan, int64_t k) {
   return plan->vec_end > 0 && k % plan->inner < plan->vec_end;
 }
-/* The vector block of dtype (twice Vectorized<T>::size() on AVX-512). */
+/* The vector block of dtype (twice Vectorized<T>::size() of the AVX2 build). */
 int64_t qg_q_vec_block(qg_dtype dtype);
 
 /* ---- tensors ------------------------------------------------------------------------------- */

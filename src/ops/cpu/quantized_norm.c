@@ -78,18 +78,27 @@ qg_status qg_cpu_qbatch_norm(int nspatial, qg_tensor *x, qg_tensor *weight, qg_t
     bn_fused_params(C, fdata(w), fdata(b), fdata(m), fdata(v), eps, x->quantizer->scale, scale, alpha, beta);
     const qg_dtype dt = x->dtype;
     const int64_t zin = x->quantizer->zero_point, inner = C > 0 ? n / (x->shape[0] * C) : 0;
-    /* channels-last rows: the first lanes_end channels of each position are vector lanes
-     * (Vec::float_num_vecs() * 16 per block), the rest the scalar loop */
-    const int64_t lanes = dt == QG_DTYPE_QINT32 ? 16 : 64, lanes_end = C / lanes * lanes;
+    int64_t qmin, qmax;
+    qg_q_range(dt, &qmin, &qmax);
+    /* channels-last rows of the AVX2 kernel: blocks of 32 channels, then one partial block of
+     * whole 8-float vectors, so the first C / 8 * 8 channels of each position take the vector
+     * form and the rest (fewer than 8) the scalar loop */
+    const int64_t lanes_end = C / 8 * 8;
     const void *src = qg_tensor_data(cx);
     void *dst = qg_tensor_data(r);
     for (int64_t k = 0; k < n; k++) {
       const int64_t c = k / inner % C;
-      /* both forms are fma(alpha, q - z_in, beta) then round half to even: the scalar loop's
-       * alpha * (q - z) + beta is contracted to an fma in PyTorch's AVX-512 build */
+      /* both forms are fma(alpha, q - z_in, beta) rounded half to even (the scalar loop's
+       * alpha * (q - z) + beta is contracted to an fma by the compiler); the vector form adds
+       * the zero point in int32 and saturates, the scalar one clamps zp + lrintf(y) */
       const float y = fmaf(alpha[c], (float)(qg_q_load(dt, src, k) - zin), beta[c]);
-      int64_t q = c < lanes_end ? qg_q_quantize_vec(dt, 1.0f, 1.0, zero_point, y)
-                                : qg_q_quantize_vec(dt, 1.0f, 1.0, zero_point, y);
+      int64_t q;
+      if (c < lanes_end) {
+        q = qg_q_quantize_vec(dt, 1.0f, 1.0, zero_point, y);
+      } else {
+        q = zero_point + (int64_t)lrintf(y);
+        q = q < qmin ? qmin : q > qmax ? qmax : q;
+      }
       if (relu && q < zero_point) q = zero_point;
       qg_q_store(dt, dst, k, q);
     }
@@ -126,7 +135,9 @@ static row_stats row_stats_of(qg_dtype dt, const void *src, int64_t start, int64
   row_stats r;
   const float mean = (float)sum / (float)n;
   r.mean_div = mean - (float)zp;
-  float var = (float)sumsq / (float)n - mean * mean;
+  /* sum_sq / N - mean * mean, contracted to one fused negative multiply-add by the compiler
+   * (GCC's default -ffp-contract=fast in PyTorch's AVX2 kernel build) */
+  float var = fmaf(-mean, mean, (float)sumsq / (float)n);
   if (var < 0.0f) var = 0.0f;
   r.inv_std = (float)((double)x_scale / sqrt((double)(var * x_scale * x_scale) + eps));
   return r;
@@ -168,7 +179,7 @@ qg_status qg_cpu_qlayer_norm(qg_tensor *x, const int64_t *normalized_shape, int 
     const int64_t zp = x->quantizer->zero_point, M = N > 0 ? qg_tensor_numel(x) / N : 0;
     const float xs = (float)x->quantizer->scale, ys = (float)scale, inv = 1.0f / ys;
     const float *g = fdata(w), *bb = fdata(b);
-    const int64_t vlen = dt == QG_DTYPE_QINT32 ? 16 : 64, vec_end = N / vlen * vlen;
+    const int64_t vlen = dt == QG_DTYPE_QINT32 ? 8 : 32, vec_end = N / vlen * vlen; /* AVX2 build */
     const void *src = qg_tensor_data(cx);
     void *dst = qg_tensor_data(r);
     for (int64_t i = 0; i < M; i++) {
@@ -176,10 +187,11 @@ qg_status qg_cpu_qlayer_norm(qg_tensor *x, const int64_t *normalized_shape, int 
       for (int64_t j = 0; j < N; j++) {
         const float dq = (float)(qg_q_load(dt, src, i * N + j) - zp);
         const float gj = g ? g[j] : 1.0f, bj = bb ? bb[j] : 0.0f;
-        const float t = (dq - rs.mean_div) * rs.inv_std;
-        int64_t q;
-        if (j < vec_end) q = qg_q_quantize_vec(dt, inv, ys, zero_point, t * gj + bj);
-        else q = qg_q_quantize_scalar(dt, ys, zero_point, fmaf(t, gj, bj)); /* contracted in PyTorch's build */
+        /* ((q - z) - mean) * s * gamma + beta: the last multiply-add is fused in the vector
+         * and the scalar code alike (compiler contraction) */
+        const float y = fmaf((dq - rs.mean_div) * rs.inv_std, gj, bj);
+        const int64_t q = j < vec_end ? qg_q_quantize_vec(dt, inv, ys, zero_point, y)
+                                      : qg_q_quantize_scalar(dt, ys, zero_point, y);
         qg_q_store(dt, dst, i * N + j, q);
       }
     }
@@ -229,7 +241,7 @@ qg_status qg_cpu_qgroup_norm(qg_tensor *x, int64_t groups, qg_tensor *weight, qg
         for (int64_t j = 0; j < hw; j++) {
           const int64_t k = i * N + ci * hw + j;
           const float dq = (float)(qg_q_load(dt, src, k) - zp);
-          qg_q_store(dt, dst, k, qg_q_quantize_vec(dt, inv, ys, zero_point, (dq - rs.mean_div) * gp + bc));
+          qg_q_store(dt, dst, k, qg_q_quantize_vec(dt, inv, ys, zero_point, fmaf(dq - rs.mean_div, gp, bc)));
         }
       }
     }

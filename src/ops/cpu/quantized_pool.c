@@ -341,6 +341,13 @@ static void bilinear(const qg_tensor *x, qg_tensor *r, int align, double sh, dou
 }
 
 static qg_status qupsample(const up_args *a, int bilinear_mode, qg_tensor *x, qg_tensor **out) {
+  static const char *const nearest[] = {"upsample_nearest1d", "upsample_nearest2d", "upsample_nearest3d"};
+  static const char *const linear[] = {"upsample_linear1d", "upsample_bilinear2d", "upsample_trilinear3d"};
+  /* PyTorch has quantized kernels for nearest 2-D / 3-D and bilinear 2-D only */
+  if (a->nspatial >= 1 && a->nspatial <= 3 && (a->nspatial == 1 || (bilinear_mode && a->nspatial == 3)))
+    return qg_set_error(QG_STATUS_UNSUPPORTED,
+                        "Could not run 'aten::%s' with arguments from the 'QuantizedCPU' backend (no quantized kernel)",
+                        bilinear_mode ? linear[a->nspatial - 1] : nearest[a->nspatial - 1]);
   qg_tensor *f;
   QG_TRY(on_ints("upsample", x, up_kernel, a, &f));
   if (!bilinear_mode) {
@@ -348,10 +355,9 @@ static qg_status qupsample(const up_args *a, int bilinear_mode, qg_tensor *x, qg
     qg_tensor_release(f);
     return st;
   }
-  if (a->nspatial != 2 || x->ndim != 4) {
+  if (x->ndim != 4) {
     qg_tensor_release(f);
-    return qg_set_error(QG_STATUS_UNSUPPORTED, "upsample: quantized linear upsampling is only implemented for "
-                        "bilinear 2-D inputs (PyTorch has no other)");
+    return qg_set_error(QG_STATUS_INVALID_ARGUMENT, "upsample_bilinear2d: expected a 4-D input, got %d-D", x->ndim);
   }
   double sh = -1, sw = -1;
   if (a->vec && a->scale_factors) {

@@ -1,0 +1,289 @@
+/* Quantized tensors in the runtime: quantize / dequantize, the quantized:: ops and the aten ops
+ * that accept quantized inputs (src/ops/cpu/quantized_*.c, src/runtime/ops_quant*.c).
+ *
+ * - parity: every case of tests/fixtures/qops/qops.json (tools/fixtures/gen_qops.py, torch 2.x,
+ *   fbgemm engine, AVX-512 CPU, one thread): a one-op graph (or a small whole graph) is parsed,
+ *   run with qg_run_graph on the recorded inputs and compared bit for bit (stored integers,
+ *   qparams, float outputs); error cases check our message contains PyTorch's key phrase;
+ *   "deviation" cases are inputs PyTorch accepts silently and we refuse (scale <= 0 / NaN).
+ * - semantics: the two element forms (vector / scalar) of PyTorch's kernels, the choice between
+ *   them, and the NaN / infinity rules, pinned on chosen values.
+ * - errors and OOM paths of the kernels. */
+#include <criterion/criterion.h>
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/strbuf.h"
+#include "ir/text.h"
+#include "ops/cpu/quantized_activation.h"
+#include "ops/cpu/quantized_binary.h"
+#include "ops/cpu/quantized_cat.h"
+#include "ops/cpu/quantized_common.h"
+#include "ops/cpu/quantized_quantize.h"
+#include "qops/qfix.h"
+#include "runtime/runtime.h"
+#include "util/testutil.h"
+
+static cJSON *load_cases(qg_named_tensors *nt) {
+  char *text = qg_test_read_file(qg_test_fixture("qops/qops.json"), NULL);
+  cJSON *doc = cJSON_Parse(text);
+  free(text);
+  cr_assert(doc != NULL, "qops.json does not parse");
+  QG_ASSERT_OK(qg_named_tensors_load(qg_test_fixture("qops/qops.safetensors"), nt));
+  return doc;
+}
+
+#define MAX_IO 8
+
+/* Runs one case; 1 if it passed, else why is filled. */
+static int run_case(const cJSON *cs, const qg_named_tensors *nt, char *why, size_t whylen) {
+  const char *name = cJSON_GetObjectItemCaseSensitive(cs, "name")->valuestring;
+  const char *text = cJSON_GetObjectItemCaseSensitive(cs, "graph")->valuestring;
+  qg_graph_t *g = NULL;
+  if (qg_graph_parse(text, strlen(text), NULL, &g) != QG_OK) {
+    snprintf(why, whylen, "%s: parse: %s", name, qg_last_error());
+    return 0;
+  }
+  const cJSON *ins = cJSON_GetObjectItemCaseSensitive(cs, "inputs"), *it;
+  size_t nin = 0;
+  qg_ival inputs[MAX_IO], outs[MAX_IO];
+  cr_assert(cJSON_GetArraySize(ins) <= MAX_IO && qg_graph_noutputs(g) <= MAX_IO);
+  cJSON_ArrayForEach(it, ins) inputs[nin++] = qfix_value(it, nt);
+  for (size_t k = 0; k < MAX_IO; k++) outs[k] = qg_ival_none();
+  const qg_status st = qg_run_graph(g, inputs, nin, NULL, outs);
+  const cJSON *error = cJSON_GetObjectItemCaseSensitive(cs, "error");
+  int ok = 1;
+  char err[600] = "";
+  if (error) {
+    if (st == QG_OK) {
+      snprintf(why, whylen, "%s: expected an error containing '%s', got success", name, error->valuestring);
+      ok = 0;
+    } else if (!strstr(qg_last_error(), error->valuestring)) {
+      snprintf(why, whylen, "%s: error '%s' does not contain '%s'", name, qg_last_error(), error->valuestring);
+      ok = 0;
+    }
+  } else if (st != QG_OK) {
+    snprintf(why, whylen, "%s: run failed: %s: %s", name, qg_status_name(st), qg_last_error());
+    ok = 0;
+  } else {
+    size_t k = 0;
+    const cJSON *want;
+    cJSON_ArrayForEach(want, cJSON_GetObjectItemCaseSensitive(cs, "outputs")) {
+      if (ok && !qfix_same(&outs[k], want, nt, err, sizeof err)) {
+        snprintf(why, whylen, "%s: output %zu: %s", name, k, err);
+        ok = 0;
+      }
+      k++;
+    }
+    const cJSON *inpl = cJSON_GetObjectItemCaseSensitive(cs, "inplace");
+    if (ok && inpl) {
+      const qg_ival *in = &inputs[inpl->valueint];
+      if (outs[0].kind != QG_IVAL_TENSOR || outs[0].u.tensor != in->u.tensor) {
+        snprintf(why, whylen, "%s: the result does not alias input %d", name, inpl->valueint);
+        ok = 0;
+      }
+    }
+  }
+  for (size_t k = 0; k < MAX_IO; k++) qg_ival_release(&outs[k]);
+  for (size_t k = 0; k < nin; k++) qg_ival_release(&inputs[k]);
+  qg_graph_destroy(g);
+  return ok;
+}
+
+Test(qops, parity_with_pytorch) {
+  qg_named_tensors nt;
+  cJSON *doc = load_cases(&nt);
+  const cJSON *cs;
+  qg_strbuf fails = QG_STRBUF_INIT;
+  int n = 0, nfail = 0, nerr = 0, ndev = 0;
+  cJSON_ArrayForEach(cs, cJSON_GetObjectItemCaseSensitive(doc, "cases")) {
+    char why[1400];
+    n++;
+    nerr += cJSON_GetObjectItemCaseSensitive(cs, "error") != NULL;
+    ndev += cJSON_GetObjectItemCaseSensitive(cs, "deviation") != NULL;
+    if (!run_case(cs, &nt, why, sizeof why)) {
+      nfail++;
+      qg_strbuf_printf(&fails, "  %s\n", why);
+    }
+  }
+  cr_assert(n > 350 && nerr > 20 && ndev == 4, "%d cases, %d error cases, %d deviations", n, nerr, ndev);
+  cr_expect(nfail == 0, "%d of %d cases failed:\n%s", nfail, n, qg_strbuf_cstr(&fails));
+  qg_strbuf_free(&fails);
+  qg_named_tensors_free(&nt);
+  cJSON_Delete(doc);
+}
+
+/* The fixture's header records the reference the cases come from. */
+Test(qops, fixture_records_its_reference) {
+  qg_named_tensors nt;
+  cJSON *doc = load_cases(&nt);
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, "torch_version");
+  cr_assert(cJSON_IsString(v) && strncmp(v->valuestring, "2.", 2) == 0, "torch 2.x expected");
+  cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(doc, "engine")->valuestring, "fbgemm");
+  cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(doc, "cpu_capability")->valuestring, "AVX512");
+  qg_named_tensors_free(&nt);
+  cJSON_Delete(doc);
+}
+
+/* ---- semantics ------------------------------------------------------------------------------- */
+
+Test(qops, quantize_rounds_half_to_even_then_adds_the_zero_point) {
+  /* 0.5, 1.5, 2.5, -0.5, -1.5 with scale 1 and zp 3: nearbyint first, so 3 5 5 3 1 (adding
+   * the zero point before rounding, fbgemm's LEGACY form, gives 4 4 6 2 2) */
+  const float x[] = {0.5f, 1.5f, 2.5f, -0.5f, -1.5f};
+  const int64_t want[] = {3, 5, 5, 3, 1};
+  for (int i = 0; i < 5; i++) {
+    cr_expect_eq(qg_q_quantize_vec(QG_DTYPE_QUINT8, 1.0f, 1.0, 3, x[i]), want[i]);
+    cr_expect_eq(qg_q_quantize_scalar(QG_DTYPE_QUINT8, 1.0, 3, x[i]), want[i]);
+  }
+  /* saturation at the dtype range, not at an observer's quant range */
+  cr_expect_eq(qg_q_quantize_scalar(QG_DTYPE_QUINT8, 0.1, 0, 200.0f), 255);
+  cr_expect_eq(qg_q_quantize_scalar(QG_DTYPE_QINT8, 0.1, 0, -200.0f), -128);
+  cr_expect_eq(qg_q_quantize_scalar(QG_DTYPE_QINT32, 1e-9, 0, 1e30f), INT32_MAX);
+}
+
+Test(qops, vector_and_scalar_quantize_differ_on_nan_and_overflow) {
+  /* vector (fbgemm AVX2 / Vectorized::quantize): NaN and +inf clip to 2^31 - 128, then the
+   * zero point is added with int32 wraparound: quint8 zp < 128 saturates high, zp >= 128 wraps
+   * to 0; -inf is x86's integer indefinite (INT32_MIN) plus zp, so the low end */
+  cr_expect_eq(qg_q_quantize_vec(QG_DTYPE_QUINT8, 1.0f, 1.0, 0, NAN), 255);
+  cr_expect_eq(qg_q_quantize_vec(QG_DTYPE_QUINT8, 1.0f, 1.0, 127, INFINITY), 255);
+  cr_expect_eq(qg_q_quantize_vec(QG_DTYPE_QUINT8, 1.0f, 1.0, 128, INFINITY), 0);
+  cr_expect_eq(qg_q_quantize_vec(QG_DTYPE_QUINT8, 1.0f, 1.0, 128, 3e9f), 0);
+  cr_expect_eq(qg_q_quantize_vec(QG_DTYPE_QINT8, 1.0f, 1.0, -128, -INFINITY), 127);
+  /* scalar (quantize_val): NaN converts to the dtype's 0 pattern (qint32: INT32_MIN), +-inf
+   * clamp */
+  cr_expect_eq(qg_q_quantize_scalar(QG_DTYPE_QUINT8, 1.0, 7, NAN), 0);
+  cr_expect_eq(qg_q_quantize_scalar(QG_DTYPE_QINT32, 1.0, 7, NAN), INT32_MIN);
+  cr_expect_eq(qg_q_quantize_scalar(QG_DTYPE_QUINT8, 1.0, 200, INFINITY), 255);
+}
+
+Test(qops, vector_dequantize_premultiplies_the_zero_point) {
+  /* fma(scale, q, -zp * scale) rounds zp * scale first: for scale 0.1, zp 3, q 7 the two forms
+   * land on different float32 values */
+  const float s = 0.1f;
+  const float vec = qg_q_dequantize_vec(s, qg_q_premul(s, 3), 7);
+  const float sca = qg_q_dequantize_scalar(s, 3, 7);
+  cr_expect_eq(sca, 4.0f * s);
+  cr_expect_eq(vec, fmaf(s, 7.0f, -(3.0f * s)));
+  int differ = 0;
+  for (int z = 0; z < 256 && !differ; z++)
+    for (int q = 0; q < 256 && !differ; q++)
+      differ = qg_q_dequantize_vec(0.0342f, qg_q_premul(0.0342f, z), q) != qg_q_dequantize_scalar(0.0342f, z, q);
+  cr_expect(differ, "the vector and scalar dequantize never differ: the emulation is vacuous");
+}
+
+Test(qops, loop_plan_follows_cpu_kernel_vec) {
+  qg_q_loop p;
+  int64_t st[2][QG_MAX_DIMS];
+  /* contiguous 300 quint8 elements: four 64-element vector blocks (AVX2 build), 44 scalar */
+  int64_t shape1[] = {300};
+  st[0][0] = 1;
+  qg_q_loop_plan(&p, QG_DTYPE_QUINT8, 1, shape1, 1, (const int64_t(*)[QG_MAX_DIMS])st);
+  cr_expect(p.inner == 300 && p.vec_end == 256);
+  cr_expect(qg_q_loop_is_vec(&p, 255) && !qg_q_loop_is_vec(&p, 256));
+  /* qint32: blocks of 16 */
+  qg_q_loop_plan(&p, QG_DTYPE_QINT32, 1, shape1, 1, (const int64_t(*)[QG_MAX_DIMS])st);
+  cr_expect(p.vec_end == 288);
+  /* [2, 3, 150] + [3, 150] broadcast: rows of 450, the second operand is not a scalar, so
+   * the rows do not coalesce with dim 0 and each row of 450 has 448 vector elements */
+  int64_t shape3[] = {2, 3, 150};
+  int64_t a3[] = {450, 150, 1}, b3[] = {0, 150, 1};
+  memcpy(st[0], a3, sizeof a3);
+  memcpy(st[1], b3, sizeof b3);
+  qg_q_loop_plan(&p, QG_DTYPE_QUINT8, 3, shape3, 2, (const int64_t(*)[QG_MAX_DIMS])st);
+  cr_expect(p.inner == 450 && p.vec_end == 448, "inner %lld vec_end %lld", (long long)p.inner, (long long)p.vec_end);
+  cr_expect(qg_q_loop_is_vec(&p, 447) && !qg_q_loop_is_vec(&p, 448) && qg_q_loop_is_vec(&p, 450));
+  /* a transposed operand: scalar everywhere */
+  int64_t shape2[] = {2, 130}, t2[] = {1, 2}, c2[] = {130, 1};
+  memcpy(st[0], c2, sizeof c2);
+  memcpy(st[1], t2, sizeof t2);
+  qg_q_loop_plan(&p, QG_DTYPE_QUINT8, 2, shape2, 2, (const int64_t(*)[QG_MAX_DIMS])st);
+  cr_expect(p.vec_end == 0);
+}
+
+/* ---- errors ---------------------------------------------------------------------------------- */
+
+static qg_tensor *quint8(int64_t n, double scale, int64_t zp) {
+  qg_tensor *t;
+  int64_t shape[] = {n};
+  QG_ASSERT_OK(qg_q_new(QG_DTYPE_QUINT8, 1, shape, scale, zp, &t));
+  for (int64_t i = 0; i < n; i++) qg_tensor_set_flat(t, i, (double)((i * 37) % 256));
+  return t;
+}
+
+Test(qops, kernel_errors_name_the_problem) {
+  qg_tensor *a = quint8(4, 0.1, 3), *b = quint8(5, 0.1, 3), *y = NULL, *f;
+  int64_t shape[] = {4};
+  QG_ASSERT_OK(qg_tensor_create(QG_DTYPE_F32, 1, shape, &f));
+  cr_expect_eq(qg_cpu_qbinary(QG_QBINARY_ADD, a, b, 0.1, 3, 0, &y), QG_STATUS_INVALID_ARGUMENT);
+  cr_expect(strstr(qg_last_error(), "must match") != NULL, "%s", qg_last_error());
+  cr_expect_eq(qg_cpu_qbinary(QG_QBINARY_MUL, a, f, 0.1, 3, 0, &y), QG_STATUS_INVALID_ARGUMENT);
+  cr_expect(strstr(qg_last_error(), "quantized") != NULL, "%s", qg_last_error());
+  cr_expect_eq(qg_cpu_quantize_per_tensor(f, 0.0, 0, QG_DTYPE_QUINT8, &y), QG_STATUS_INVALID_ARGUMENT);
+  cr_expect(strstr(qg_last_error(), "scale must be finite and positive") != NULL, "%s", qg_last_error());
+  cr_expect_eq(qg_cpu_quantize_per_tensor(f, NAN, 0, QG_DTYPE_QUINT8, &y), QG_STATUS_INVALID_ARGUMENT);
+  cr_expect_eq(qg_cpu_quantize_per_tensor(a, 0.1, 0, QG_DTYPE_QUINT8, &y), QG_STATUS_INVALID_ARGUMENT);
+  cr_expect(strstr(qg_last_error(), "Quantize only works on Float Tensor, got QUInt8") != NULL, "%s", qg_last_error());
+  cr_expect_eq(qg_cpu_quantize_per_tensor(f, 0.1, -1, QG_DTYPE_QUINT8, &y), QG_STATUS_INVALID_ARGUMENT);
+  cr_expect(strstr(qg_last_error(), "zero_point -1 is below lower bound") != NULL, "%s", qg_last_error());
+  cr_expect_eq(qg_cpu_qactivation("silu", a, 0, 0, &y), QG_STATUS_UNSUPPORTED);
+  cr_expect(strstr(qg_last_error(), "Could not run 'aten::silu' with arguments from the 'QuantizedCPU' backend") != NULL);
+  cr_expect_eq(qg_cpu_qactivation_("sigmoid_", a, 0, 0), QG_STATUS_UNSUPPORTED);
+  qg_tensor *cat_in[] = {a, f};
+  cr_expect_eq(qg_cpu_qcat(cat_in, 2, 0, 0, 0, 0, 0, 0, &y), QG_STATUS_INVALID_ARGUMENT);
+  cr_expect(strstr(qg_last_error(), "All dtypes must be the same.") != NULL, "%s", qg_last_error());
+  cr_expect(y == NULL);
+  qg_tensor_release(a);
+  qg_tensor_release(b);
+  qg_tensor_release(f);
+}
+
+Test(qops, aten_arithmetic_on_quantized_tensors_fails) {
+  static const char text[] = "graph(%a : Tensor, %b : Tensor):\n"
+                             "  %one : int = prim::Constant[value=1]()\n"
+                             "  %y : Tensor = aten::add(%a, %b, %one)\n"
+                             "  return (%y)\n";
+  qg_graph_t *g;
+  QG_ASSERT_OK(qg_graph_parse(text, strlen(text), NULL, &g));
+  qg_ival in[2] = {qg_ival_tensor(quint8(3, 0.1, 2)), qg_ival_tensor(quint8(3, 0.1, 2))}, out = qg_ival_none();
+  cr_expect_neq(qg_run_graph(g, in, 2, NULL, &out), QG_OK);
+  cr_expect(strstr(qg_last_error(), "quantized") != NULL, "%s", qg_last_error());
+  qg_ival_release(&in[0]);
+  qg_ival_release(&in[1]);
+  qg_ival_release(&out);
+  qg_graph_destroy(g);
+}
+
+/* ---- allocation failures ----------------------------------------------------------------------- */
+
+static qg_status oom_pipeline(void *ud) {
+  (void)ud;
+  int64_t shape[] = {2, 70};
+  qg_tensor *x = NULL, *a = NULL, *b = NULL, *s = NULL, *c = NULL, *d = NULL;
+  qg_status st = qg_tensor_create(QG_DTYPE_F32, 2, shape, &x);
+  if (st == QG_OK) {
+    float *p = qg_tensor_data(x);
+    for (int i = 0; i < 140; i++) p[i] = (float)(i % 17) * 0.3f - 2.0f;
+    st = qg_cpu_quantize_per_tensor(x, 0.05, 64, QG_DTYPE_QUINT8, &a);
+  }
+  if (st == QG_OK) st = qg_cpu_qunary(QG_QUNARY_HARDSWISH, a, 0, 0, 0, 0.04, 10, &b);
+  if (st == QG_OK) st = qg_cpu_qbinary(QG_QBINARY_ADD, a, b, 0.07, 3, 1, &s);
+  qg_tensor *parts[] = {a, b};
+  if (st == QG_OK) st = qg_cpu_qcat(parts, 2, 1, 1, 0.1, 5, 0, 0, &c);
+  if (st == QG_OK) st = qg_cpu_dequantize(c, &d);
+  qg_tensor_release(x);
+  qg_tensor_release(a);
+  qg_tensor_release(b);
+  qg_tensor_release(s);
+  qg_tensor_release(c);
+  qg_tensor_release(d);
+  return st;
+}
+
+Test(qops, allocation_failures_are_reported) {
+  size_t runs = qg_test_every_alloc_failure(oom_pipeline, NULL);
+  cr_expect(runs > 10, "only %zu allocations", runs);
+}
