@@ -37,7 +37,7 @@
 
 typedef struct scalar_key {
   const qg_ival_object *owner;
-  const char *name; /* borrowed from the class slot or the preserved list */
+  const char *name; /* the class slot's name (slot_name) */
 } scalar_key;
 
 typedef struct folded {
@@ -127,8 +127,16 @@ static int scalar_in(const scalar_key *keys, size_t n, const qg_ival_object *own
   return 0;
 }
 
+/* The class's own copy of slot name `name` of owner: names kept in the freezer must outlive the
+ * nodes they were read from (GetAttrs are destroyed while folding). */
+static const char *slot_name(const qg_ival_object *owner, const char *name) {
+  long i = qg_class_find_slot(owner->type, name);
+  return i >= 0 ? owner->type->slots[i].name : name;
+}
+
 /* PyTorch's insertMutableAttr: mutable values by identity, others by owner and name. */
 static qg_status preserve(freezer *fz, const char *name, const qg_ival *v, const qg_ival_object *owner) {
+  name = slot_name(owner, name);
   if (is_mutable(v)) {
     if (heap_preserved(fz, v)) return QG_OK;
     if (QG_VEC_PUSH(&fz->preserved_heap, heap_of(v)) != 0) return qg_oom("freeze");
@@ -264,7 +272,8 @@ static qg_status fold_getattr(freezer *fz, qg_graph_t *g, qg_node_t *n) {
     QG_TRY(qg__constant_insert(g, fz->first, attr, n->outputs[0]->type, &c));
     if (!c) return QG_OK; /* a value graph text cannot hold: the GetAttr stays */
     QG_TRY(constant_name(fz, c, name));
-    if (QG_VEC_PUSH(&fz->folded, ((folded){owner->u.obj, name, c})) != 0) return qg_oom("freeze");
+    if (QG_VEC_PUSH(&fz->folded, ((folded){owner->u.obj, slot_name(owner->u.obj, name), c})) != 0)
+      return qg_oom("freeze");
   }
   QG_TRY(qg_value_replace_all_uses_with(n->outputs[0], c));
   if (n == fz->first) fz->first = n->next;

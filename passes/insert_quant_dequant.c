@@ -365,8 +365,15 @@ static qg_status observe_weights(iqd *h, const qg_ival *obj, qg_graph_t *g) {
     qg_node_t *c = calls.data[i].call;
     if (!qg_qh_is_weight(c->outputs[0])) continue;
     const qg_ival *w = NULL, *obs = NULL;
-    /* the weight: the last GetAttr of a chain from self (qg__resolve_module follows objects) */
     const qg_node_t *get = c->inputs[1]->node;
+    if (get->kind == QG_SYM_prim_Constant) { /* traced models hold weights as tensor constants */
+      const qg_attr *a = qg_node_attr(get, h->sym_value);
+      if (!a || a->kind != QG_ATTR_TENSOR) continue;
+      st = observer_of(obj, c, &obs);
+      if (st == QG_OK) st = qg_observer_observe((qg_ival *)obs, a->t);
+      continue;
+    }
+    /* the weight: the last GetAttr of a chain from self (qg__resolve_module follows objects) */
     if (get->kind != QG_SYM_prim_GetAttr) continue;
     const qg_ival *owner = NULL;
     st = qg__resolve_module(obj, get->inputs[0], &owner);
@@ -438,6 +445,7 @@ qg_status qg_insert_quant_dequant(qg_module *m, const char *method, int dynamic,
                         method);
   qg_status st = qg_sym_intern("name", &h.sym_name);
   if (st == QG_OK) st = qg_sym_intern("value", &h.sym_value);
+  if (st != QG_OK) return st;
   if (st == QG_OK && dynamic) st = for_invoked(&h, &m->root, qg_graph_block(meth->graph), observe_weights);
   if (st == QG_OK && dynamic) st = observe_weights(&h, &m->root, meth->graph);
   if (st == QG_OK) st = for_invoked(&h, &m->root, qg_graph_block(meth->graph), run_graph);

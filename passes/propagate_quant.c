@@ -71,15 +71,52 @@ static qg_status requantize(qg_graph_t *g, qg_value_t *out, qg_value_t *const *q
   return qg__dequant_for_all_uses(g, q->outputs[0], q->outputs[0]);
 }
 
+/* The qparams of quantized value qin as three nodes after `after` (q_scale, q_zero_point,
+ * dtype); *last receives the last node. */
+static qg_status qparams_of(qg_graph_t *g, qg_value_t *qin, qg_node_t *after, qg_value_t **qp, qg_node_t **last) {
+  qg_node_t *scale = NULL, *zp = NULL, *dtype = NULL;
+  QG_TRY(add_node(g, "aten::q_scale", &qin, 1, qg_type_float(), after, &scale));
+  QG_TRY(add_node(g, "aten::q_zero_point", &qin, 1, qg_type_int(), scale, &zp));
+  QG_TRY(add_node(g, "prim::dtype", &qin, 1, qg_type_int(), zp, &dtype));
+  qp[0] = scale->outputs[0];
+  qp[1] = zp->outputs[0];
+  qp[2] = dtype->outputs[0];
+  *last = dtype;
+  return QG_OK;
+}
+
+/* clamp / hardtanh min and max: the scalar is quantized with the input's qparams and read
+ * back, scalar_tensor(v, float) -> quantize -> dequantize -> item (PyTorch's
+ * insertScalarToTensor / propagateQParams with is_scalar), so the quantized op sees exactly
+ * representable bounds. The chain goes right before n. */
+static qg_status quantize_scalar_arg(qg_graph_t *g, qg_node_t *n, uint32_t i, qg_value_t *qin) {
+  qg_value_t *v = n->inputs[i];
+  if (v->type->kind == QG_TYPE_NONE) return QG_OK;
+  qg_node_t *anchor = n->prev, *none = NULL, *f32 = NULL, *st = NULL, *q = NULL, *d = NULL, *item = NULL, *last;
+  QG_TRY(constant(g, qg_type_int(), 6, 0, anchor, &f32));
+  QG_TRY(add_node(g, "prim::Constant", NULL, 0, qg_type_prim(QG_TYPE_NONE), f32, &none));
+  qg_value_t *sin[5] = {v, f32->outputs[0], none->outputs[0], none->outputs[0], none->outputs[0]};
+  QG_TRY(add_node(g, "aten::scalar_tensor", sin, 5, qg_type_tensor(), none, &st));
+  qg_value_t *qp[3];
+  QG_TRY(qparams_of(g, qin, st, qp, &last));
+  qg_value_t *qin4[4] = {st->outputs[0], qp[0], qp[1], qp[2]};
+  QG_TRY(add_node(g, "aten::quantize_per_tensor", qin4, 4, qg_type_tensor(), last, &q));
+  QG_TRY(add_node(g, "aten::dequantize", &q->outputs[0], 1, qg_type_tensor(), q, &d));
+  QG_TRY(add_node(g, "aten::item", &d->outputs[0], 1, qg_type_float(), d, &item));
+  return qg_node_replace_input(n, i, item->outputs[0]);
+}
+
 /* General value op: quantize the output with the quantized input's qparams. */
 static qg_status propagate_qparams(qg_graph_t *g, qg_node_t *n, qg_value_t *out, qg_value_t *dequantized_input) {
   qg_value_t *qin = dequantized_input->node->inputs[0];
-  qg_node_t *scale = NULL, *zp = NULL, *dtype = NULL;
-  QG_TRY(add_node(g, "aten::q_scale", &qin, 1, qg_type_float(), n, &scale));
-  QG_TRY(add_node(g, "aten::q_zero_point", &qin, 1, qg_type_int(), scale, &zp));
-  QG_TRY(add_node(g, "prim::dtype", &qin, 1, qg_type_int(), zp, &dtype));
-  qg_value_t *qp[3] = {scale->outputs[0], zp->outputs[0], dtype->outputs[0]};
-  return requantize(g, out, qp, dtype);
+  if ((qg_qh_is_aten(n, "clamp") || qg_qh_is_aten(n, "hardtanh") || qg_qh_is_aten(n, "hardtanh_")) && n->ninputs == 3) {
+    QG_TRY(quantize_scalar_arg(g, n, 1, qin));
+    QG_TRY(quantize_scalar_arg(g, n, 2, qin));
+  }
+  qg_value_t *qp[3];
+  qg_node_t *last = NULL;
+  QG_TRY(qparams_of(g, qin, n, qp, &last));
+  return requantize(g, out, qp, last);
 }
 
 /* Fixed-qparams op: sigmoid/hardsigmoid 1/256, 0; tanh 2/256, 128 (quint8 = 13). */

@@ -128,8 +128,8 @@ Test(qlinear, linear_unpack_weight_qparams_per_engine) {
   qfix_close(&f);
 }
 
-/* linear_prepack_fp16 saturates weights beyond +-65504 with one warning; unpack_fp16 gives the
- * fp16-rounded weight back as float32, as PyTorch does. */
+/* linear_prepack_fp16 saturates weights beyond +-65504 with one warning and, as fbgemm, clamps
+ * the caller's weight in place; unpack_fp16 gives the fp16-rounded weight back as float32. */
 Test(qlinear, fp16_unpack_and_saturation_warning) {
   qfix f;
   qfix_open(&f, "fbgemm");
@@ -140,7 +140,11 @@ Test(qlinear, fp16_unpack_and_saturation_warning) {
                        "  %p : " PP "LinearPackedParamsBase = quantized::linear_prepack_fp16(%w, %b)\n"
                        "  %uw : Tensor, %ub : Tensor? = quantized::linear_unpack_fp16(%p)\n"
                        "  return (%uw, %ub)\n";
-    qg_ival in[2] = {qg_ival_tensor(qfix_input(&f, c, "weight")), qg_ival_none()}, out[2];
+    qg_tensor *given = qfix_input(&f, c, "weight"), *w;
+    QG_ASSERT_OK(qg_tensor_to_dtype(given, QG_DTYPE_F32, &w)); /* a private copy: it is clamped in place */
+    qg_tensor_release(given);
+    qg_tensor_retain(w);
+    qg_ival in[2] = {qg_ival_tensor(w), qg_ival_none()}, out[2];
     qg_tensor *b = qfix_input(&f, c, "bias");
     if (b) in[1] = qg_ival_tensor(b);
     size_t warnings = 99;
@@ -149,7 +153,12 @@ Test(qlinear, fp16_unpack_and_saturation_warning) {
     qg_tensor *want = qg_safetensors_find(f.st, cJSON_GetObjectItemCaseSensitive(c, "unpacked_weight")->valuestring)->tensor;
     qg_strbuf m = QG_STRBUF_INIT;
     cr_expect(qfix_compare(out[0].u.tensor, want, &m) == 0, "%s: %s", names[i], qg_strbuf_cstr(&m));
+    qg_strbuf_reset(&m);
+    const qg_tensor *clamped =
+        qg_safetensors_find(f.st, cJSON_GetObjectItemCaseSensitive(c, "weight_after_prepack")->valuestring)->tensor;
+    cr_expect(qfix_compare(w, clamped, &m) == 0, "%s: the weight after prepack: %s", names[i], qg_strbuf_cstr(&m));
     qg_strbuf_free(&m);
+    qg_tensor_release(w);
     qg_ival_release(&out[0]);
     qg_ival_release(&out[1]);
   }

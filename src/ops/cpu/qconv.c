@@ -71,7 +71,7 @@ static qg_status geometry(const char *op, const qg_tensor *x, const qg_tensor *w
     g->cout_g = w->shape[1];
     if (w->shape[0] % g->groups || x->shape[1] != w->shape[0])
       return qg_set_error(QG_STATUS_INVALID_ARGUMENT,
-                          "%s: Given transposed=1, weight of size %s, expected input %s to have %lld channels, but got "
+                          "%s: Given transposed=1, weight of size %s, expected input%s to have %lld channels, but got "
                           "%lld channels instead (groups=%lld)",
                           op, ws, xs, (long long)w->shape[0], (long long)x->shape[1], (long long)g->groups);
   } else {
@@ -84,7 +84,7 @@ static qg_status geometry(const char *op, const qg_tensor *x, const qg_tensor *w
                           op, (long long)g->groups, (long long)g->groups, ws);
     if (g->cin_g * g->groups != x->shape[1])
       return qg_set_error(QG_STATUS_INVALID_ARGUMENT,
-                          "%s: Given groups=%lld, weight of size %s, expected input %s to have %lld channels, but got "
+                          "%s: Given groups=%lld, weight of size %s, expected input%s to have %lld channels, but got "
                           "%lld channels instead",
                           op, (long long)g->groups, ws, xs, (long long)(g->cin_g * g->groups), (long long)x->shape[1]);
   }

@@ -79,7 +79,6 @@ qg_status qg_cpu_qclamp(qg_tensor *x, int has_lo, double lo, int has_hi, double 
 typedef struct unary_ctx {
   qg_qunary_kind kind;
   qg_dtype dtype;
-  double in_scale_d; /* hardswish dequantizes with the double scale in its scalar form */
   float in_scale, in_premul;
   int64_t in_zp;
   double out_scale; /* what the scalar quantize_val receives */
@@ -98,8 +97,6 @@ static int64_t unary_value(const void *vctx, int vec, int64_t q) {
   if (u->kind == QG_QUNARY_SIGMOID) {
     /* vector: the two-argument dequantize (q - zp) * scale; scalar: dequantize_val */
     x = vec ? ((float)q - (float)u->in_zp) * u->in_scale : qg_q_dequantize_scalar(u->in_scale, u->in_zp, q);
-  } else if (u->kind == QG_QUNARY_HARDSWISH && !vec) {
-    x = qg_q_dequantize_scalar(u->in_scale_d, u->in_zp, q);
   } else {
     x = vec ? qg_q_dequantize_vec(u->in_scale, u->in_premul, q) : qg_q_dequantize_scalar(u->in_scale, u->in_zp, q);
   }
@@ -143,7 +140,6 @@ qg_status qg_cpu_qunary(qg_qunary_kind kind, qg_tensor *x, double a, double b, d
   memset(&u, 0, sizeof u);
   u.kind = kind;
   u.dtype = x->dtype;
-  u.in_scale_d = x->quantizer->scale;
   u.in_scale = (float)x->quantizer->scale;
   u.in_zp = x->quantizer->zero_point;
   u.in_premul = qg_q_premul(u.in_scale, u.in_zp);
