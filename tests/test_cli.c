@@ -97,7 +97,7 @@ static char *slurp(const char *path) {
 
 /* Runs `quantgraph ARGS` (a shell fragment), capturing stdout and stderr. */
 static run_result run(const char *args) {
-  char cmd[2048], o[600], e[600];
+  char cmd[5120], o[600], e[600];
   snprintf(o, sizeof o, "%s/stdout", tmpdir);
   snprintf(e, sizeof e, "%s/stderr", tmpdir);
   snprintf(cmd, sizeof cmd, "'%s' %s >'%s' 2>'%s'", QG_CLI_PATH, args, o, e);
@@ -356,5 +356,64 @@ Test(cli, opt_runs_passes_by_name) {
   r = run(args);
   cr_assert_eq(r.code, 1);
   cr_assert(strstr(r.err, "unknown pass 'no_such_pass'"), "%s", r.err);
+  done(&r);
+}
+
+/* ---- quantize / convert / compare ------------------------------------------------------------- */
+
+Test(cli, quantize_convert_and_compare) {
+  char args[4096], ex_path[512], calib_path[512], input[512];
+  /* qg_test_fixture returns a static buffer: copy each path at once */
+  snprintf(ex_path, sizeof ex_path, "%s", qg_test_fixture("../../examples/tiny_cnn.safetensors"));
+  snprintf(calib_path, sizeof calib_path, "%s", qg_test_fixture("../../examples/tiny_cnn_calib.safetensors"));
+  snprintf(input, sizeof input, "%s", qg_test_fixture("../../examples/tiny_cnn_input.safetensors"));
+  snprintf(args, sizeof args, "quantize '%s' --qconfig fbgemm --data '%s' -o '%s/q.safetensors'", ex_path, calib_path,
+           tmpdir);
+  run_result r = run(args);
+  cr_assert_eq(r.code, 0, "%s", r.err);
+  cr_assert(strstr(r.out, "calibrated on 8 batches"), "%s", r.out);
+  done(&r);
+  snprintf(args, sizeof args, "print '%s/q.safetensors' --method forward", tmpdir);
+  r = run(args);
+  cr_assert(strstr(r.out, "quantized::conv2d_relu(") && strstr(r.out, "quantized::linear("), "%s", r.out);
+  done(&r);
+  snprintf(args, sizeof args, "quantize '%s' --qconfig fbgemm --data '%s' --debug -o '%s/d.safetensors'", ex_path,
+           calib_path, tmpdir);
+  r = run(args);
+  cr_assert_eq(r.code, 0, "%s", r.err);
+  done(&r);
+  snprintf(args, sizeof args, "compare '%s' '%s/q.safetensors' --input '%s' --json", ex_path, tmpdir, input);
+  r = run(args);
+  cr_assert_eq(r.code, 0, "%s", r.err);
+  cJSON *j = cJSON_Parse(r.out);
+  cr_assert(j, "%s", r.out);
+  const cJSON *o = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "outputs"), 0);
+  double sqnr = cJSON_GetObjectItem(o, "sqnr_db")->valuedouble;
+  cr_assert(sqnr > 30 && sqnr < 80, "SQNR %g", sqnr); /* int8 is close to float, not equal */
+  cJSON_Delete(j);
+  done(&r);
+  snprintf(args, sizeof args, "compare '%s' '%s/d.safetensors' --input '%s' --per-layer", ex_path, tmpdir, input);
+  r = run(args);
+  cr_assert_eq(r.code, 0, "%s", r.err);
+  cr_assert(strstr(r.out, "quantized value") && strstr(r.out, "weight."), "%s", r.out);
+  done(&r);
+  snprintf(args, sizeof args, "compare '%s' '%s' --input '%s' --per-layer", ex_path, ex_path, input);
+  r = run(args); /* a float model has no quantize nodes to probe */
+  cr_assert_eq(r.code, 1);
+  cr_assert(strstr(r.err, "convert it with --debug"), "%s", r.err);
+  done(&r);
+}
+
+Test(cli, quantize_dynamic_errors) {
+  char args[2048];
+  snprintf(args, sizeof args, "quantize-dynamic '%s' --qconfig nope -o '%s/x.safetensors'", bundle, tmpdir);
+  run_result r = run(args);
+  cr_assert_eq(r.code, 1);
+  cr_assert(strstr(r.err, "unknown qconfig 'nope'"), "%s", r.err);
+  done(&r);
+  snprintf(args, sizeof args, "quantize '%s' --qconfig default -o '%s/x.safetensors'", bundle, tmpdir);
+  r = run(args);
+  cr_assert_eq(r.code, 2);
+  cr_assert(strstr(r.err, "--data"), "%s", r.err);
   done(&r);
 }

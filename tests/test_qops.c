@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "base/strbuf.h"
+#include "ir/schema.h"
 #include "ir/text.h"
 #include "ops/cpu/quantized_activation.h"
 #include "ops/cpu/quantized_binary.h"
@@ -257,6 +258,64 @@ Test(qops, aten_arithmetic_on_quantized_tensors_fails) {
   qg_graph_destroy(g);
 }
 
+/* ---- coverage ------------------------------------------------------------------------------- */
+
+/* Quantized-tensor overloads of src/ir/ops.def that have no implementation, each for a stated
+ * reason; everything else marked QG_OP_QUANTIZED outside the conv / linear / embedding / RNN
+ * families (ops_qlinear*.c) must resolve. The list may only shrink. */
+static const char *const not_implemented[] = {
+    /* Tensor(a!) out= / Tensor[] out= forms of aten ops: TorchScript graphs from convert_jit do
+     * not call them (the quantized:: .out forms are implemented) */
+    "aten::quantize_per_tensor.out", "aten::quantize_per_tensor.tensor_qparams_out", "aten::quantize_per_tensor.tensors_out",
+    "aten::quantize_per_channel.out", "aten::quantize_per_tensor_dynamic.out", "aten::dequantize.self_out",
+    "aten::dequantize.tensors_out", "aten::int_repr.out", "aten::q_per_channel_scales.out",
+    "aten::q_per_channel_zero_points.out", "aten::_make_per_tensor_quantized_tensor.out",
+    "aten::_make_per_channel_quantized_tensor.out", "aten::quantized_max_pool2d.out",
+    /* dequantize(Any): the interpreter has no Any-typed dispatch on the value */
+    "aten::dequantize.any",
+    /* QScheme values have no runtime representation yet */
+    "aten::qscheme",
+    /* quantized::matmul (two quantized activations) belongs with the GEMM kernels */
+    "quantized::matmul",
+    /* bfloat16 gradient-communication hooks (DDP), not part of converted inference graphs */
+    "quantization::_Bfloat16QuantizedToFloat", "quantization::_FloatToBfloat16Quantized",
+};
+
+static int is_not_implemented(const char *full) {
+  for (size_t i = 0; i < sizeof not_implemented / sizeof not_implemented[0]; i++)
+    if (strcmp(not_implemented[i], full) == 0) return 1;
+  return 0;
+}
+
+/* conv / linear / embedding / prepack / RNN cell ops are another family's */
+static int other_family(const char *name) {
+  static const char *const parts[] = {"conv", "linear", "embedding", "prepack", "unpack", "cell", "rnn", "lstm", "gru",
+                                      "fbgemm", "wrapped"};
+  for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+    if (strstr(name, parts[i])) return 1;
+  return 0;
+}
+
+Test(qops, every_quantized_op_of_this_family_has_an_impl) {
+  QG_ASSERT_OK(qg_op_registry_init());
+  qg_strbuf missing = QG_STRBUF_INIT;
+  int checked = 0;
+  for (size_t i = 0; i < qg_op_registry_size(); i++) {
+    const qg_schema_t *s = qg_op_registry_at(i);
+    const char *name = qg_sym_str(s->name);
+    if (!(s->flags & QG_OP_QUANTIZED) || other_family(name)) continue;
+    char full[200];
+    snprintf(full, sizeof full, "%s%s%s", name, s->overload[0] ? "." : "", s->overload);
+    checked++;
+    const int impl = qg_op_impl_find(s) != NULL;
+    if (!impl && !is_not_implemented(full)) qg_strbuf_printf(&missing, "  %s (no implementation)\n", full);
+    if (impl && is_not_implemented(full)) qg_strbuf_printf(&missing, "  %s (implemented: remove it from the list)\n", full);
+  }
+  cr_assert(checked > 80, "only %d quantized overloads checked", checked);
+  cr_expect(missing.len == 0, "quantized ops:\n%s", qg_strbuf_cstr(&missing));
+  qg_strbuf_free(&missing);
+}
+
 /* ---- allocation failures ----------------------------------------------------------------------- */
 
 static qg_status oom_pipeline(void *ud) {
@@ -286,4 +345,61 @@ static qg_status oom_pipeline(void *ud) {
 Test(qops, allocation_failures_are_reported) {
   size_t runs = qg_test_every_alloc_failure(oom_pipeline, NULL);
   cr_expect(runs > 10, "only %zu allocations", runs);
+}
+
+/* The runtime adapters under allocation failure: a graph with tensor-list and scalar-qparams
+ * ops (quantize_per_tensor.tensors, quantized::cat, mul_scalar, dequantize.tensors). */
+typedef struct graph_ctx {
+  qg_graph_t *g;
+  qg_ival in[3];
+} graph_ctx;
+
+static qg_status oom_graph(void *ud) {
+  graph_ctx *c = ud;
+  qg_ival out = qg_ival_none();
+  qg_status st = qg_run_graph(c->g, c->in, 3, NULL, &out);
+  qg_ival_release(&out);
+  return st;
+}
+
+static qg_tensor *f32_from(int64_t n, const float *v) {
+  qg_tensor *t;
+  QG_ASSERT_OK(qg_tensor_from_data(QG_DTYPE_F32, 1, &n, v, &t));
+  return t;
+}
+
+Test(qops, runtime_allocation_failures_are_reported) {
+  static const char text[] =
+      "graph(%x : Tensor, %s : Tensor, %z : Tensor):\n"
+      "  %dt : int = prim::Constant[value=13]()\n"
+      "  %d1 : int = prim::Constant[value=1]()\n"
+      "  %c : float = prim::Constant[value=-1.5]()\n"
+      "  %xs : Tensor[] = prim::ListConstruct(%x, %x)\n"
+      "  %qs : Tensor[] = aten::quantize_per_tensor(%xs, %s, %z, %dt)\n"
+      "  %none : NoneType = prim::Constant()\n"
+      "  %q : Tensor = quantized::cat(%qs, %d1, %none, %none)\n"
+      "  %m : Tensor = quantized::mul_scalar(%q, %c)\n"
+      "  %ms : Tensor[] = prim::ListConstruct(%m, %q)\n"
+      "  %ds : Tensor[] = aten::dequantize(%ms)\n"
+      "  %r : Tensor = aten::cat(%ds, %d1)\n"
+      "  return (%r)\n";
+  graph_ctx c;
+  QG_ASSERT_OK(qg_graph_parse(text, strlen(text), NULL, &c.g));
+  float xv[10], sv[] = {0.1f, 0.2f}, zv[] = {3, 250};
+  for (int i = 0; i < 10; i++) xv[i] = (float)i * 0.37f - 1.0f;
+  qg_tensor *x = f32_from(10, xv), *x2;
+  int64_t shape[] = {2, 5};
+  QG_ASSERT_OK(qg_tensor_reshape(x, 2, shape, &x2));
+  qg_tensor_release(x);
+  c.in[0] = qg_ival_tensor(x2);
+  c.in[1] = qg_ival_tensor(f32_from(2, sv));
+  c.in[2] = qg_ival_tensor(f32_from(2, zv));
+  qg_ival out = qg_ival_none();
+  QG_ASSERT_OK(qg_run_graph(c.g, c.in, 3, NULL, &out));
+  cr_expect(out.kind == QG_IVAL_TENSOR && out.u.tensor->ndim == 2 && out.u.tensor->shape[1] == 20);
+  qg_ival_release(&out);
+  size_t runs = qg_test_every_alloc_failure(oom_graph, &c);
+  cr_expect(runs > 10, "only %zu allocations", runs);
+  for (int i = 0; i < 3; i++) qg_ival_release(&c.in[i]);
+  qg_graph_destroy(c.g);
 }

@@ -56,6 +56,41 @@ static qg_status run_flat(qg_module *m, const qg_named_tensors *in, int threads,
   return st;
 }
 
+/* --per-layer: every quantize node of B's forward (a debug-converted model) becomes a probe:
+ * the float value it quantizes and a fresh dequantize of its result are appended to the graph's
+ * outputs, so one run yields both for every quantized value. Returns the number of probes;
+ * names[k] receives the value's debug name (graph arena). */
+static qg_status add_probes(qg_module *b, const char **names, size_t max, size_t *n) {
+  *n = 0;
+  const qg_method *f = qg_class_find_method(b->root.u.obj->type, "forward");
+  if (!f || !f->graph) return qg_set_error(QG_STATUS_NOT_FOUND, "B has no forward method");
+  qg_graph_t *g = f->graph;
+  qg_block_t *top = qg_graph_block(g);
+  for (qg_node_t *q = qg_block_first(top); q != top->ret; q = q->next) {
+    if (q->kind != QG_SYM_aten_quantize_per_tensor && q->kind != QG_SYM_aten_quantize_per_channel) continue;
+    if (*n >= max) break;
+    qg_node_t *d = NULL;
+    QG_TRY(qg_node_create(g, QG_SYM_aten_dequantize, 1, &d));
+    QG_TRY(qg_node_add_input(d, q->outputs[0]));
+    qg_node_insert_after(d, q);
+    QG_TRY(qg_graph_register_output(g, q->inputs[0]));
+    QG_TRY(qg_graph_register_output(g, d->outputs[0]));
+    names[(*n)++] = q->inputs[0]->name ? q->inputs[0]->name : "(unnamed)";
+    q = d;
+  }
+  return QG_OK;
+}
+
+typedef struct probe_stat {
+  const char *name;
+  err_stats e;
+} probe_stat;
+
+static int by_sqnr(const void *a, const void *b) {
+  double x = ((const probe_stat *)a)->e.sqnr_db, y = ((const probe_stat *)b)->e.sqnr_db;
+  return (x > y) - (x < y);
+}
+
 static void print_stats(const char *what, const err_stats *e, int json, int first) {
   if (json) {
     printf("%s{\"name\": \"%s\", \"numel\": %lld, \"max_abs_error\": %.9g, \"mean_abs_error\": %.9g, \"sqnr_db\": ",
@@ -69,7 +104,7 @@ static void print_stats(const char *what, const err_stats *e, int json, int firs
 
 int qg_cmd_compare(int argc, char **argv) {
   const char *a_path = NULL, *b_path = NULL, *input = NULL, *val;
-  int json = 0, threads = 0;
+  int json = 0, threads = 0, per_layer = 0;
   for (int i = 1; i < argc; i++) {
     int r;
     if ((r = qg_cli_option(argc, argv, &i, "input", &val)) != 0) {
@@ -80,6 +115,8 @@ int qg_cmd_compare(int argc, char **argv) {
       threads = atoi(val);
     } else if (strcmp(argv[i], "--json") == 0) {
       json = 1;
+    } else if (strcmp(argv[i], "--per-layer") == 0) {
+      per_layer = 1;
     } else if (argv[i][0] == '-') {
       return qg_cli_usage_error("compare", "unknown option '%s'", argv[i]);
     } else if (!a_path) {
@@ -98,8 +135,39 @@ int qg_cmd_compare(int argc, char **argv) {
   qg_status st = qg_module_load(a_path, &a);
   if (st == QG_OK) st = qg_module_load(b_path, &b);
   if (st == QG_OK) st = qg_named_tensors_load(input, &in);
+  const char *probe_names[1024];
+  size_t nprobes = 0, nout_b = 0;
+  if (st == QG_OK && per_layer) {
+    const qg_method *f = qg_class_find_method(b->root.u.obj->type, "forward");
+    nout_b = f && f->graph ? qg_graph_noutputs(f->graph) : 0;
+    st = add_probes(b, probe_names, 1024, &nprobes);
+    if (st == QG_OK && nprobes == 0)
+      st = qg_set_error(QG_STATUS_INVALID_ARGUMENT, "--per-layer: B has no quantize nodes (convert it with --debug)");
+  }
   if (st == QG_OK) st = run_flat(a, &in, threads, &oa);
   if (st == QG_OK) st = run_flat(b, &in, threads, &ob);
+  if (st == QG_OK && per_layer) {
+    /* the probes are the last 2 * nprobes flattened outputs of B */
+    probe_stat *ps = calloc(nprobes, sizeof *ps);
+    size_t base = ob.nt.n - 2 * nprobes;
+    for (size_t k = 0; st == QG_OK && k < nprobes; k++) {
+      ps[k].name = probe_names[k];
+      st = compare_tensors(ob.nt.tensors[base + 2 * k], ob.nt.tensors[base + 2 * k + 1], &ps[k].e);
+    }
+    qsort(ps, nprobes, sizeof *ps, by_sqnr);
+    if (st == QG_OK && !json)
+      printf("%-24s %10s %14s %14s %10s\n", "quantized value", "elements", "max abs err", "mean abs err", "SQNR dB");
+    if (st == QG_OK && json) printf("{\"b\": \"%s\", \"per_layer\": [", b_path);
+    for (size_t k = 0; st == QG_OK && k < nprobes; k++) print_stats(ps[k].name, &ps[k].e, json, k == 0);
+    if (st == QG_OK && json) printf("]}\n");
+    if (st == QG_OK && !json) printf("\n");
+    free(ps);
+    for (size_t k = 0; k < 2 * nprobes; k++) { /* drop the probes from B's outputs */
+      free(ob.nt.names[ob.nt.n - 1]);
+      qg_tensor_release(ob.nt.tensors[--ob.nt.n]);
+    }
+    (void)nout_b;
+  }
   if (st == QG_OK && oa.nt.n != ob.nt.n)
     st = qg_set_error(QG_STATUS_INVALID_ARGUMENT, "A returns %zu outputs, B returns %zu", oa.nt.n, ob.nt.n);
   if (st == QG_OK && !json) printf("%-24s %10s %14s %14s %10s\n", "output", "elements", "max abs err", "mean abs err", "SQNR dB");

@@ -89,15 +89,18 @@ static const qg_cli_command commands[] = {
      "--qconfig / --qconfig-for / --dynamic options as prepare. See docs/passes.md.\n",
      qg_cmd_opt},
     {"compare", "compare two bundles' outputs on the same inputs (errors, SQNR)",
-     "usage: quantgraph compare A B --input IN.safetensors [--json] [--threads N]\n"
+     "usage: quantgraph compare A B --input IN.safetensors [--per-layer] [--json] [--threads N]\n"
      "\n"
      "Runs forward of A and of B on the tensors of IN (named \"0\", \"1\", ... by argument\n"
      "position) and reports for every output (flattened as `run` does) the number of elements,\n"
      "the max and mean absolute error of B against A and the SQNR of B in dB\n"
      "(10 log10(sum A^2 / sum (A - B)^2); inf when equal). Typically A is the float model and B\n"
-     "its quantized version.\n"
+     "its quantized version. With --per-layer (B converted with --debug) it first reports, worst\n"
+     "SQNR first, the error each quantized value of B gets from its quantize -> dequantize round\n"
+     "trip on these inputs.\n"
      "\n"
      "  --input FILE   the inputs\n"
+     "  --per-layer    per quantized value of B (a debug-converted model)\n"
      "  --json         one JSON object instead of the table\n"
      "  --threads N    threads for the BLAS kernels\n",
      qg_cmd_compare},
