@@ -159,7 +159,7 @@ static qg_ival *chain_module(freezer *fz, const qg_graph_t *g, const qg_value_t 
   const char *rev[MAX_PATH];
   size_t n = 0;
   while (v->type != self_type) {
-    if (v->node->kind != QG_SYM_prim_GetAttr || n == MAX_PATH) return NULL;
+    if (v->node->kind != QG_SYM_prim_GetAttr || n == MAX_PATH || !qg_node_s(v->node, "name")) return NULL;
     rev[n++] = qg_node_s(v->node, "name");
     v = v->node->inputs[0];
   }
@@ -256,7 +256,6 @@ static int slot_is_parameter_or_buffer(const qg_ival *owner, const char *name) {
 /* propagateAttributes for one node: a foldable GetAttr becomes the attribute's constant,
  * inserted before fz->first (the graph's first node when propagation started, as PyTorch's
  * insertion point). */
-
 static qg_status fold_getattr(freezer *fz, qg_graph_t *g, qg_node_t *n) {
   if (n->kind != QG_SYM_prim_GetAttr) return QG_OK;
   const char *name = qg_node_s(n, "name");
@@ -463,15 +462,18 @@ static qg_status remove_unused(freezer *fz, qg_pass_report *report) {
   return QG_OK;
 }
 
-static void remove_extra_waits(qg_block_t *b) {
+/* removeExtraWaitCalls: aten::wait on a value that is not a future (the fork was inlined). */
+static qg_status remove_extra_waits(qg_block_t *b) {
   for (qg_node_t *n = qg_block_first(b), *next; n != b->ret; n = next) {
     next = n->next;
-    for (uint32_t i = 0; i < n->nblocks; i++) remove_extra_waits(n->blocks[i]);
+    for (uint32_t i = 0; i < n->nblocks; i++) QG_TRY(remove_extra_waits(n->blocks[i]));
     if (n->kind == QG_SYM_aten_wait && n->ninputs == 1 && n->noutputs == 1 &&
-        n->inputs[0]->type->kind != QG_TYPE_FUTURE &&
-        qg_value_replace_all_uses_with(n->outputs[0], n->inputs[0]) == QG_OK)
+        n->inputs[0]->type->kind != QG_TYPE_FUTURE) {
+      QG_TRY(qg_value_replace_all_uses_with(n->outputs[0], n->inputs[0]));
       qg_node_destroy(n);
+    }
   }
+  return QG_OK;
 }
 
 /* ---- preserved names and the driver ------------------------------------------------------ */
@@ -552,7 +554,7 @@ static qg_status run(freezer *fz, qg_pass_report *report) {
   }
   for (size_t i = 0; i < fz->graphs.len; i++) {
     QG_TRY(record_referenced_graph(fz, fz->graphs.data[i]));
-    remove_extra_waits(qg_graph_block(fz->graphs.data[i]));
+    QG_TRY(remove_extra_waits(qg_graph_block(fz->graphs.data[i])));
     if (qg_graph_walk(fz->graphs.data[i], record_call, fz)) return qg_oom("freeze");
   }
   for (size_t i = 0; i < fz->user_preserved.len; i++) {

@@ -41,18 +41,18 @@ static qg_status inline_call(qg_graph_t *g, qg_node_t *n, const qg_graph_t *call
   return st;
 }
 
+/* depth: nesting of blocks (If/Loop bodies); inlined nodes are scanned again in place, so a
+ * recursive method would inline forever: `count` bounds the total number of inlined calls. */
 static qg_status inline_block(qg_graph_t *g, qg_block_t *b, size_t *count, int depth) {
-  if (depth > 200) return qg_set_error(QG_STATUS_UNSUPPORTED, "inline: calls nested more than 200 deep (recursion?)");
+  if (depth > 200) return qg_set_error(QG_STATUS_UNSUPPORTED, "inline: blocks nested more than 200 deep");
   for (qg_node_t *n = qg_block_first(b); n != b->ret;) {
     size_t first = 0;
     const qg_graph_t *callee = callee_of(n, &first);
     if (callee) {
       qg_node_t *prev = n->prev;
       QG_TRY(inline_call(g, n, callee, first));
-      (*count)++;
-      /* Continue with the inlined nodes themselves: they may call further. */
-      n = prev->next;
-      if (++depth > 100000) return qg_set_error(QG_STATUS_UNSUPPORTED, "inline: too many calls (recursion?)");
+      if (++*count > 1000000) return qg_set_error(QG_STATUS_UNSUPPORTED, "inline: more than a million calls (recursion?)");
+      n = prev->next; /* continue with the inlined nodes themselves: they may call further */
       continue;
     }
     for (uint32_t i = 0; i < n->nblocks; i++) QG_TRY(inline_block(g, n->blocks[i], count, depth + 1));

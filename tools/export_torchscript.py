@@ -287,6 +287,14 @@ def _fmt_float(x):
     return r
 
 
+def _slot_name(name):
+    """A slot name as the module text writes it: a word, or a quoted string otherwise
+    (PyTorch allows attribute names such as convert's "x.2_scale_0")."""
+    if name and not name[0].isdigit() and all(c.isalnum() or c == "_" for c in name):
+        return name
+    return _fmt_string(name)
+
+
 def _fmt_string(s):
     out = ['"']
     for ch in s:
@@ -651,7 +659,7 @@ class _Exporter:
                 continue
             out.append("%s %s {" % ("module class" if decl.is_module else "class", ln))
             for name, ty in decl.slots:
-                out.append("  %s %s : %s" % (self._slot_kind(decl, name, ty), name,
+                out.append("  %s %s : %s" % (self._slot_kind(decl, name, ty), _slot_name(name),
                                              annotation_to_ir(ty, rename)))
             obj = instances.get(ln)
             if isinstance(obj, torch._C.ScriptModule):
@@ -686,10 +694,10 @@ class _Exporter:
             if _is_object(v):
                 sub = []
                 self._write_object(v, p, indent + "  ", sub)
-                out.append("%s  %s = %s" % (indent, name, sub[0]))
+                out.append("%s  %s = %s" % (indent, _slot_name(name), sub[0]))
                 out.extend(sub[1:])
             else:
-                out.append("%s  %s = %s" % (indent, name, self._value(v, p, indent + "  ")))
+                out.append("%s  %s = %s" % (indent, _slot_name(name), self._value(v, p, indent + "  ")))
         out.append("%s}" % indent)
 
     def _value(self, v, path, indent):

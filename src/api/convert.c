@@ -3,8 +3,21 @@
 
 #include "passes/passes.h"
 
+/* model.eval(): every module's `training` attribute becomes False (freezing folds only what
+ * eval mode fixes; PyTorch's convert_jit calls eval() first). */
+static int set_eval(const char *path, const qg_ival *obj, int depth, void *ud) {
+  (void)path;
+  (void)depth;
+  long i = qg_class_find_slot(obj->u.obj->type, "training");
+  if (i >= 0 && (size_t)i < obj->u.obj->nslots && obj->u.obj->slots[i].kind == QG_IVAL_BOOL)
+    qg_ival_object_set((qg_ival *)obj, (size_t)i, qg_ival_bool(0));
+  (void)ud;
+  return 0;
+}
+
 /* The part of convert that works on one module in place. */
 static qg_status convert_in_place(qg_module *m, int dynamic, int debug, qg_pass_report *report) {
+  QG_TRY(qg_module_walk(m, set_eval, NULL));
   QG_TRY(qg_insert_quant_dequant(m, "forward", dynamic, report));
   QG_TRY(qg_propagate_quantization(m, "forward", dynamic, report));
   if (debug) return QG_OK;

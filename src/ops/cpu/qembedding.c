@@ -274,12 +274,13 @@ static qg_status bag_bounds(const char *op, const qg_embedding_bag_args *a, int6
   for (int64_t b = 0; b < n; b++) {
     int64_t prev = b ? o[b - 1] : 0;
     if ((b == 0 && o[0] != 0) || o[b] < prev || o[b] > nidx) {
+      qg_status st = qg_set_error(QG_STATUS_INVALID_ARGUMENT,
+                                  "%s: offsets must start at 0 and be non-decreasing up to the number of indices "
+                                  "(%lld); offsets[%lld] = %lld",
+                                  op, (long long)nidx, (long long)b, (long long)o[b]);
       qg_tensor_release(*offs);
       *offs = NULL;
-      return qg_set_error(QG_STATUS_INVALID_ARGUMENT,
-                          "%s: offsets must start at 0 and be non-decreasing up to the number of indices (%lld); "
-                          "offsets[%lld] = %lld",
-                          op, (long long)nidx, (long long)b, (long long)o[b]);
+      return st;
     }
   }
   return QG_OK;

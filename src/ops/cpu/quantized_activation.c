@@ -53,8 +53,8 @@ static qg_status clamp_to(const char *op, qg_tensor *x, int64_t lo, int64_t hi, 
 
 qg_status qg_cpu_qrelu(qg_tensor *x, qg_tensor **out) {
   int64_t qmin, qmax;
+  QG_TRY(qg_q_check_per_tensor("relu", x)); /* before reading the zero point */
   qg_q_range(x->dtype, &qmin, &qmax);
-  QG_TRY(qg_q_check_per_tensor("relu", x));
   return clamp_to("relu", x, x->quantizer->zero_point, qmax, out);
 }
 
@@ -69,8 +69,7 @@ qg_status qg_cpu_qclamp(qg_tensor *x, int has_lo, double lo, int has_hi, double 
   const int64_t z = x->quantizer->zero_point;
   if (has_lo) qlo = qg_q_quantize_scalar(x->dtype, s, z, (float)lo);
   if (has_hi) qhi = qg_q_quantize_scalar(x->dtype, s, z, (float)hi);
-  /* std::min(std::max(q, lo), hi): hi wins when the bounds cross */
-  if (qlo > qhi) qlo = qhi;
+  /* std::min(std::max(q, lo), hi): hi wins when the bounds cross, as clamp_value does */
   return clamp_to("clamp", x, qlo, qhi, out);
 }
 
