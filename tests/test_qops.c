@@ -271,8 +271,6 @@ static const char *const not_implemented[] = {
     "aten::dequantize.tensors_out", "aten::int_repr.out", "aten::q_per_channel_scales.out",
     "aten::q_per_channel_zero_points.out", "aten::_make_per_tensor_quantized_tensor.out",
     "aten::_make_per_channel_quantized_tensor.out", "aten::quantized_max_pool2d.out",
-    /* dequantize(Any): the interpreter has no Any-typed dispatch on the value */
-    "aten::dequantize.any",
     /* QScheme values have no runtime representation yet */
     "aten::qscheme",
     /* quantized::matmul (two quantized activations) belongs with the GEMM kernels */

@@ -112,6 +112,35 @@ static qg_status dequantize(qg_op_call *c) {
   return qg__aten_out_tensor_list(c, 0, ys, (int64_t)n);
 }
 
+/* dequantize.any(Any tensors) -> Any: convert dequantizes tuples of quantized tensors
+ * (test_dequantize_tuple): the same container with every tensor dequantized. */
+static qg_status dequantize_any(qg_op_call *c) {
+  const qg_ival *v = &c->args[0];
+  if (v->kind == QG_IVAL_TENSOR) return dequantize(c);
+  if (v->kind != QG_IVAL_TUPLE && v->kind != QG_IVAL_LIST)
+    return qg_set_error(QG_STATUS_TYPE, "aten::dequantize: expected a tensor, list or tuple, got %s",
+                        qg_ival_kind_name(v->kind));
+  qg_ival out = qg_ival_none();
+  QG_TRY(qg_ival_list_new(v->kind, v->u.list->len, &out));
+  qg_status st = QG_OK;
+  for (size_t i = 0; st == QG_OK && i < v->u.list->len; i++) {
+    const qg_ival *item = &v->u.list->items[i];
+    qg_tensor *y = NULL;
+    if (item->kind != QG_IVAL_TENSOR) {
+      st = qg_ival_list_push(&out, qg_ival_copy(*item));
+      continue;
+    }
+    st = qg_cpu_dequantize(item->u.tensor, &y);
+    if (st == QG_OK) st = qg_ival_list_push(&out, qg_ival_tensor(y));
+  }
+  if (st != QG_OK) {
+    qg_ival_release(&out);
+    return st;
+  }
+  qg_out_ival(c, 0, out);
+  return QG_OK;
+}
+
 /* ---- qparams ---------------------------------------------------------------------------------- */
 
 /* The quantized argument 0, whose scheme must be per-tensor (want 0) or per-channel (want 1);
@@ -270,6 +299,7 @@ static const qg_op_impl_entry table[] = {
     {"aten::dequantize", "self", dequantize},
     {"aten::dequantize", "tensor", dequantize},
     {"aten::dequantize", "tensors", dequantize},
+    {"aten::dequantize", "any", dequantize_any},
     {"aten::dequantize", "list", dequantize},
     {"aten::q_scale", "", q_scale},
     {"aten::q_zero_point", "", q_zero_point},

@@ -1,6 +1,6 @@
-/* Quantized int8 linear, static and dynamic (qlinear.h): the weight is centred and packed into
- * GEMM panels once per call, input rows are centred (static) or quantized (dynamic) in blocks
- * of ROWS, multiplied exactly (qgemm.h) and requantized (qrequant.h). */
+/* Quantized int8 linear, static and dynamic (qlinear.h): the weight's GEMM panels come from the
+ * packed-weight cache (qpack_cache.h), input rows are centred (static) or quantized (dynamic)
+ * in blocks of ROWS, multiplied exactly (qgemm.h) and requantized (qrequant.h). */
 #include "ops/cpu/qlinear.h"
 
 #include <math.h>
@@ -9,6 +9,7 @@
 #include "base/alloc.h"
 #include "ops/cpu/qcommon.h"
 #include "ops/cpu/qgemm.h"
+#include "ops/cpu/qpack_cache.h"
 #include "ops/cpu/qrequant.h"
 #include "ops/cpu/quant_engine.h"
 #include "quant/qparams.h"
@@ -56,7 +57,9 @@ static qg_status dims_of(const char *op, const qg_tensor *x, const qg_tensor *w,
 typedef struct linear_work {
   qg__qw qw;
   qg_tensor *xc, *wc, *bc;
-  int16_t *Q, *P;
+  const int16_t *Q;
+  qg__qpack *qref;
+  int16_t *P;
   int32_t *C;
 } linear_work;
 
@@ -65,7 +68,7 @@ static void work_free(linear_work *w) {
   qg_tensor_release(w->xc);
   qg_tensor_release(w->wc);
   qg_tensor_release(w->bc);
-  qg__free(w->Q);
+  qg__qpack_release(w->qref);
   qg__free(w->P);
   qg__free(w->C);
 }
@@ -79,15 +82,12 @@ static qg_status work_init(const char *op, qg_tensor *x, qg_tensor *w, qg_tensor
   QG_TRY(qg_tensor_contiguous(x, &wk->xc));
   QG_TRY(qg_tensor_contiguous(w, &wk->wc));
   int64_t kp = qg__qgemm_kpad(d->k), rows = d->m < ROWS ? d->m : ROWS;
-  wk->Q = qg__malloc((size_t)qg__qgemm_panel_elems(d->n, kp) * sizeof *wk->Q + 1);
   wk->P = qg__malloc((size_t)(rows * kp) * sizeof *wk->P + 1);
   wk->C = qg__malloc((size_t)(rows * d->n) * sizeof *wk->C + 1);
-  if (!wk->Q || !wk->P || !wk->C) return qg_oom(op);
-  if (d->n && d->k)
-    qg__qgemm_panels_s8(qg_tensor_data(wk->wc), d->n, d->k, d->k, wk->qw.zps, wk->qw.per_channel, wk->Q);
-  else
-    memset(wk->Q, 0, (size_t)qg__qgemm_panel_elems(d->n, kp) * sizeof *wk->Q);
-  return QG_OK;
+  if (!wk->P || !wk->C) return qg_oom(op);
+  static const int8_t none = 0;
+  const int8_t *wd = d->n && d->k ? qg_tensor_data(wk->wc) : &none;
+  return qg__qpack_get(wd, d->n, d->k, wk->qw.zps, wk->qw.per_channel, &wk->Q, &wk->qref);
 }
 
 qg_status qg_cpu_qlinear(qg_tensor *x, qg_tensor *weight, qg_tensor *bias, double out_scale, int64_t out_zp, int relu,
