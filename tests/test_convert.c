@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "api/prepare.h"
+#include "api/convert.h"
 #include "ir/filecheck.h"
 #include "ir/text.h"
 #include "passes/passes.h"
@@ -259,4 +259,68 @@ Test(convert, observers_are_gone_and_bundle_round_trips) {
   qg_module_free(r);
   qg_module_free(m);
   qg_qconfig_dict_free(&d);
+}
+
+Test(convert, test_embedding_bag_padding_idx_error) {
+  const char *fx[] = {"embedding_bag_padding_idx_error__trace", "embedding_bag_padding_idx_error__script"};
+  const char *ops[] = {"embedding_bag_4bit", "embedding_bag_byte"};
+  for (size_t f = 0; f < 2; f++)
+    for (size_t k = 0; k < 2; k++) {
+      qg_module *m = load_seed(fx[f]), *out = NULL;
+      /* QConfig(activation=PlaceholderObserver(dtype=float, custom_op_name=op),
+       *         weight=PlaceholderObserver(custom_op_name=op)) */
+      qg_qconfig qc;
+      qg_observer_spec_default(QG_OBSERVER_PLACEHOLDER, &qc.activation);
+      qc.activation.dtype = QG_DTYPE_F32;
+      qc.activation.custom_op_name = ops[k];
+      qg_observer_spec_default(QG_OBSERVER_PLACEHOLDER, &qc.weight);
+      qc.weight.custom_op_name = ops[k];
+      qg_qconfig_dict d = QG_QCONFIG_DICT_INIT;
+      QG_ASSERT_OK(qg_qconfig_dict_set(&d, "embedding", &qc));
+      QG_ASSERT_OK(qg_prepare(m, &d, 0, 1, &out, NULL));
+      qg_status st = qg_convert(m, 0, 0, 1, &out, NULL);
+      cr_assert_neq(st, QG_OK, "%s %s: convert must fail", fx[f], ops[k]);
+      cr_assert(strstr(qg_last_error(), "Expected aten::embedding_bag padding_idx input to be None"), "%s",
+                qg_last_error());
+      qg_qconfig_dict_free(&d);
+      qg_module_free(m);
+    }
+}
+
+Test(convert, test_skip_dequant_constant_prop) {
+  qg_module *m = load_seed("skip_dequant_constant_prop"), *out = NULL;
+  qg_qconfig qc;
+  QG_ASSERT_OK(qg_qconfig_named("per_channel", QG_HISTOGRAM_CURRENT, &qc)); /* default_observer activation */
+  qc.weight.ch_axis = 1;                                                      /* per-channel weight, axis 1 */
+  qg_qconfig_dict d = QG_QCONFIG_DICT_INIT;
+  QG_ASSERT_OK(qg_qconfig_dict_set(&d, "", &qc));
+  QG_ASSERT_OK(qg_prepare(m, &d, 0, 1, &out, NULL));
+  int64_t shape[4] = {1, 3, 10, 10};
+  qg_tensor *x = randn(4, shape, 5);
+  run_forward(m, x);
+  QG_ASSERT_OK(qg_convert(m, 0, 1, 1, &out, NULL));
+  QG_ASSERT_OK(qg_freeze_module(m, NULL));
+  run_forward(m, x);
+  const qg_graph_t *g = method_of(m, "", "forward");
+  qg_filecheck_t *fc = fc_new();
+  qg_fc_check_count(fc, "aten::quantize_per_tensor", 2, 1);
+  check(fc, g);
+  fc = fc_new();
+  qg_fc_check_count(fc, "aten::quantize_per_channel", 0, 1);
+  check(fc, g);
+  fc = fc_new();
+  qg_fc_check_count(fc, "aten::dequantize", 3, 1);
+  check(fc, g);
+  fc = fc_new();
+  qg_fc_check(fc, "aten::quantize_per_tensor");
+  qg_fc_check_next(fc, "aten::dequantize");
+  qg_fc_check_not(fc, "aten::quantize_per_channel");
+  qg_fc_check(fc, "aten::dequantize");
+  qg_fc_check_next(fc, "aten::conv2d");
+  qg_fc_check_next(fc, "aten::quantize_per_tensor");
+  qg_fc_check_next(fc, "aten::dequantize");
+  check(fc, g);
+  qg_tensor_release(x);
+  qg_qconfig_dict_free(&d);
+  qg_module_free(m);
 }

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "ops/cpu/qgemm.h"
+#include "ops/cpu/qlinear.h"
+#include "ops/cpu/qpack_cache.h"
 #include "tensor/tensor_ops.h"
 #include "ops/cpu/quant_engine.h"
 #include "qlinear/qfix.h"
@@ -108,4 +110,37 @@ Test(qlinear, gemm_kernels_agree_with_exact_sums) {
     qg__qgemm_force_isa(-1);
     free(w), free(x), free(P), free(Q), free(C);
   }
+}
+
+/* ---- the linear weight-panel cache -------------------------------------------------------- */
+
+/* The second call with the same weight reuses its panels; a weight changed in place is packed
+ * again (the cache is keyed by content), so the result follows the new weight. */
+Test(qlinear, weight_cache_follows_content, .init = fbgemm) {
+  qfix f;
+  qfix_open(&f, "fbgemm");
+  const cJSON *c = qfix_case(&f, "linear_basic");
+  qg_tensor *x = qfix_input(&f, c, "x"), *w = qfix_input(&f, c, "weight"), *b = qfix_input(&f, c, "bias");
+  qg_tensor *y1, *y2, *y3, *want = qfix_expected(&f, c);
+  size_t h0, m0, h1, m1, h2, m2;
+  qg__qpack_cache_clear();
+  qg__qpack_cache_stats(&h0, &m0);
+  QG_ASSERT_OK(qg_cpu_qlinear(x, w, b, 0.1, 70, 0, &y1));
+  QG_ASSERT_OK(qg_cpu_qlinear(x, w, b, 0.1, 70, 0, &y2));
+  qg__qpack_cache_stats(&h1, &m1);
+  cr_expect_eq(m1 - m0, 1);
+  cr_expect_eq(h1 - h0, 1);
+  qg_strbuf m = QG_STRBUF_INIT;
+  cr_expect(qfix_compare(y1, want, &m) == 0 && qfix_compare(y2, want, &m) == 0, "%s", qg_strbuf_cstr(&m));
+  /* negate the weight in place: a miss, and the output changes accordingly */
+  int8_t *wd = qg_tensor_data(w);
+  for (int64_t i = 0; i < qg_tensor_numel(w); i++) wd[i] = (int8_t)(wd[i] == -128 ? 127 : -wd[i]);
+  QG_ASSERT_OK(qg_cpu_qlinear(x, w, b, 0.1, 70, 0, &y3));
+  qg__qpack_cache_stats(&h2, &m2);
+  cr_expect_eq(m2 - m1, 1, "the changed weight must miss the cache");
+  cr_expect(qfix_compare(y3, want, &m) > 0, "negating the weight changes the output");
+  qg_strbuf_free(&m);
+  qg_tensor *all[] = {x, w, b, y1, y2, y3, want};
+  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) qg_tensor_release(all[i]);
+  qfix_close(&f);
 }

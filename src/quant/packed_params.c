@@ -106,7 +106,7 @@ qg_status qg_packed_class(qg_cu_t *cu, qg_packed_kind kind, const qg_type_t **ou
 
 /* ---- construction --------------------------------------------------------------------------- */
 
-static qg_status int_list(const int64_t *v, int n, qg_ival *out) {
+qg_status qg__packed_int_list(const int64_t *v, int n, qg_ival *out) {
   QG_TRY(qg_ival_list_new(QG_IVAL_LIST, (size_t)n, out));
   for (int i = 0; i < n; i++) {
     qg_status st = qg_ival_list_push(out, qg_ival_int(v[i]));
@@ -126,7 +126,7 @@ static qg_status put_tensor(qg_ival *obj, const char *slot, qg_tensor *t) {
 
 static qg_status put_list(qg_ival *obj, const char *slot, const int64_t *v, int n) {
   qg_ival l;
-  QG_TRY(int_list(v, n, &l));
+  QG_TRY(qg__packed_int_list(v, n, &l));
   return qg_ival_object_put(obj, slot, l);
 }
 

@@ -99,6 +99,9 @@ typedef struct qg_packed_embedding {
 } qg_packed_embedding;
 qg_status qg_packed_embedding_get(const char *op, const qg_ival *obj, qg_packed_embedding *out) QG_MUST_USE;
 
+/* A new int[] value holding v[0..n) (shared by the constructors and the native methods). */
+qg_status qg__packed_int_list(const int64_t *v, int n, qg_ival *out) QG_MUST_USE;
+
 /* The native class table (runtime/native.c). */
 const qg_native_class_impl *qg__native_packed_params_classes(size_t *n);
 

@@ -22,18 +22,6 @@ static qg_ival tensor_or_none(qg_tensor *t) {
   return qg_ival_tensor(t);
 }
 
-static qg_status int_list(const int64_t *v, int n, qg_ival *out) {
-  QG_TRY(qg_ival_list_new(QG_IVAL_LIST, (size_t)n, out));
-  for (int i = 0; i < n; i++) {
-    qg_status st = qg_ival_list_push(out, qg_ival_int(v[i]));
-    if (st != QG_OK) {
-      qg_ival_release(out);
-      return st;
-    }
-  }
-  return QG_OK;
-}
-
 static void release_tensor(void *owner) { qg_tensor_release(owner); }
 
 /* The weight unpack() returns. FBGEMM keeps weight scales as float, so its unpack gives the
@@ -176,12 +164,12 @@ static qg_status conv_bias(qg_ival *self, const qg_ival *args, size_t nargs, qg_
   return QG_OK;
 }
 
-#define CONV_LIST_METHOD(field)                                                                 \
+#define CONV_LIST_METHOD(field)                                                                   \
   static qg_status conv_##field(qg_ival *self, const qg_ival *args, size_t nargs, qg_ival *out) { \
-    (void)args, (void)nargs;                                                                    \
-    qg_packed_conv p;                                                                           \
-    QG_TRY(conv_of("ConvPackedParamsBase." #field, self, &p));                                  \
-    return int_list(p.field, p.nspatial, out);                                                  \
+    (void)args, (void)nargs;                                                                      \
+    qg_packed_conv p;                                                                             \
+    QG_TRY(conv_of("ConvPackedParamsBase." #field, self, &p));                                    \
+    return qg__packed_int_list(p.field, p.nspatial, out);                                         \
   }
 CONV_LIST_METHOD(stride)
 CONV_LIST_METHOD(padding)
@@ -239,7 +227,7 @@ static qg_status embedding_getstate(qg_ival *self, const qg_ival *args, size_t n
   qg_status st = qg_ival_list_new(QG_IVAL_LIST, 1, &tensors);
   if (st == QG_OK) st = qg_ival_list_push(&tensors, tensor_or_none(p.weight));
   if (st == QG_OK) st = qg_ival_list_new(QG_IVAL_LIST, 0, &doubles);
-  if (st == QG_OK) st = int_list(&p.bit_rate, 1, &longs);
+  if (st == QG_OK) st = qg__packed_int_list(&p.bit_rate, 1, &longs);
   if (st != QG_OK) {
     qg_ival_release(&tensors);
     qg_ival_release(&doubles);

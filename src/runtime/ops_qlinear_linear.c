@@ -1,5 +1,6 @@
 /* quantized::linear* ops and LinearPackedParamsBase prepack / unpack -> ops/cpu/qlinear.h. */
 #include "ops/cpu/qlinear.h"
+#include "ops/cpu/quant_engine.h"
 #include "runtime/ops_qlinear_impl.h"
 
 qg_status qg__qlin_linear_prepack(qg_op_call *c) {
@@ -82,6 +83,8 @@ static qg_status linear_dynamic(qg_op_call *c, int relu) {
   QG_TRY(qg_arg_tensor(c, 0, &x));
   QG_TRY(packed_int8(c, &p));
   if (c->nargs > 2) QG_TRY(qg_arg_bool(c, 2, &reduce_range));
+  /* PyTorch: "Currently, qnnpack incorrectly ignores reduce_range when it is set to true" */
+  if (reduce_range && qg_quant_engine_get() == QG_ENGINE_QNNPACK) qg__qlin_warn(c);
   QG_TRY(qg_cpu_qlinear_dynamic(x, p.weight, p.bias, reduce_range, relu, &y));
   qg_out_tensor(c, 0, y);
   return QG_OK;

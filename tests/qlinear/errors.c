@@ -10,6 +10,7 @@
 #include "ops/cpu/qconv.h"
 #include "ops/cpu/qembedding.h"
 #include "ops/cpu/qlinear.h"
+#include "ops/cpu/qpack_cache.h"
 #include "ops/cpu/quant_engine.h"
 #include "qlinear/qfix.h"
 #include "quant/packed_params.h"
@@ -236,6 +237,7 @@ typedef struct oom_linear {
 static qg_status linear_kernels(void *ud) {
   oom_linear *c = ud;
   qg_tensor *y = NULL;
+  qg__qpack_cache_clear(); /* so every run packs the weight (allocations in the cache too) */
   QG_TRY(qg_cpu_qlinear(c->x, c->w, c->b, 0.1, 10, 1, &y));
   qg_tensor_release(y);
   QG_TRY(qg_cpu_qlinear_dynamic(c->xf, c->w, c->b, 1, 0, &y));
