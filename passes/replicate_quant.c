@@ -64,7 +64,7 @@ qg_status qg__dequant_for_all_uses(qg_graph_t *g, qg_value_t *quantized, qg_valu
   size_t n = original->nuses;
   qg_use_t *uses = qg__malloc((n ? n : 1) * sizeof *uses);
   if (!uses) return qg_oom("dequantize per use");
-  memcpy(uses, original->uses, n * sizeof *uses);
+  if (n) memcpy(uses, original->uses, n * sizeof *uses);
   qg_status st = QG_OK;
   for (size_t i = 0; st == QG_OK && i < n; i++) {
     qg_node_t *d = NULL;
