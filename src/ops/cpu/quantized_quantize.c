@@ -103,10 +103,23 @@ qg_status qg_cpu_quantize_per_channel(qg_tensor *x, const qg_tensor *scales, con
     for (int d = ax + 1; d < x->ndim; d++) inner *= x->shape[d];
     const float *src = qg_tensor_data(cx);
     void *dst = qg_tensor_data(r);
-    for (int64_t i = 0, n = qg_tensor_numel(cx); i < n; i++) {
-      const int64_t ch = i / inner % channels;
-      qg_q_store(dtype, dst, i, qg_q_quantize_scalar(dtype, sc[ch], zp[ch], src[i]));
-    }
+    const int64_t n = qg_tensor_numel(cx), outer = channels && inner ? n / (channels * inner) : 0;
+    /* (outer, channel, inner) loops: the per-element channel index (a division and a modulo)
+     * cost more than the quantization itself; values are qg_q_quantize_scalar's, term by term */
+    int64_t qmin, qmax;
+    qg_q_range(dtype, &qmin, &qmax);
+    const int64_t nan_value = dtype == QG_DTYPE_QINT32 ? INT32_MIN : 0;
+    for (int64_t o = 0, i = 0; o < outer; o++)
+      for (int64_t ch = 0; ch < channels; ch++) {
+        const float inv = 1.0f / (float)sc[ch], zpf = (float)(int32_t)zp[ch];
+        for (int64_t k = 0; k < inner; k++, i++) {
+          double d = (double)(zpf + nearbyintf(src[i] * inv));
+          int64_t v = isnan(d) ? nan_value : (int64_t)(d < (double)qmin ? (double)qmin : (double)qmax < d ? (double)qmax : d);
+          if (dtype == QG_DTYPE_QINT8) ((int8_t *)dst)[i] = (int8_t)v;
+          else if (dtype == QG_DTYPE_QUINT8) ((uint8_t *)dst)[i] = (uint8_t)v;
+          else qg_q_store(dtype, dst, i, v);
+        }
+      }
     *out = r;
   }
   qg_tensor_release(cx);
