@@ -194,16 +194,6 @@ static qg_status get_attr(iqd *h, qg_graph_t *g, const char *name, const qg_type
   return qg_value_set_name((*out)->outputs[0], name); /* PyTorch's insertGetAttr names it so */
 }
 
-static qg_status set_name_suffix(qg_value_t *v, const qg_value_t *base, const char *suffix) {
-  qg_strbuf sb = QG_STRBUF_INIT;
-  qg_value_print_name(base, &sb);
-  qg_strbuf_append(&sb, suffix);
-  qg_status st = qg_strbuf_ok(&sb);
-  if (st == QG_OK) st = qg_value_set_name(v, qg_strbuf_cstr(&sb));
-  qg_strbuf_free(&sb);
-  return st;
-}
-
 static qg_status sym(const char *name, qg_sym_t *out) { return qg_sym_intern(name, out); }
 
 /* quantize + dequantize after `after` reading x (and the qparam values in[1..]); returns the
@@ -213,9 +203,9 @@ static qg_status quant_dequant(iqd *h, qg_graph_t *g, qg_value_t **in, size_t ni
   qg_node_t *q = NULL;
   qg_sym_t kind = per_channel ? QG_SYM_aten_quantize_per_channel : QG_SYM_aten_quantize_per_tensor;
   QG_TRY(new_node(h, g, kind, in, nin, 1, after, &q));
-  QG_TRY(set_name_suffix(q->outputs[0], orig, ".quant"));
+  QG_TRY(qg_qh_name_after(q->outputs[0], orig, ".quant"));
   QG_TRY(new_node(h, g, QG_SYM_aten_dequantize, &q->outputs[0], 1, 1, q, dequant));
-  return set_name_suffix((*dequant)->outputs[0], orig, ".dequant.0");
+  return qg_qh_name_after((*dequant)->outputs[0], orig, ".dequant.0");
 }
 
 /* Static (and dynamic weights): GetAttr per qparam, quantize, dequantize. */
@@ -247,8 +237,8 @@ static qg_status insert_choose_qparams(iqd *h, obs_call *c, qg_node_t **dequant)
   QG_TRY(new_node(h, g, k_choose, cin, 2, 2, rr, &choose));
   qg_value_set_type(choose->outputs[0], qg_type_float());
   qg_value_set_type(choose->outputs[1], qg_type_int());
-  QG_TRY(set_name_suffix(choose->outputs[0], orig, ".scale"));
-  QG_TRY(set_name_suffix(choose->outputs[1], orig, ".zero_point"));
+  QG_TRY(qg_qh_name_after(choose->outputs[0], orig, ".scale"));
+  QG_TRY(qg_qh_name_after(choose->outputs[1], orig, ".zero_point"));
   if (c->nnames < 1) return qg_set_error(QG_STATUS_UNSUPPORTED, "dynamic observer without a scalar type (no compute_dtype)");
   QG_TRY(get_attr(h, g, c->names[c->nnames - 1], qg_type_int(), choose, &dtype));
   qg_value_t *in[4] = {x, choose->outputs[0], choose->outputs[1], dtype->outputs[0]};

@@ -60,13 +60,7 @@ static qg_status requantize(qg_graph_t *g, qg_value_t *out, qg_value_t *const *q
   qg_value_t *in[4] = {out, qp[0], qp[1], qp[2]};
   qg_node_t *q = NULL;
   QG_TRY(add_node(g, "aten::quantize_per_tensor", in, 4, out->type, after, &q));
-  qg_strbuf sb = QG_STRBUF_INIT;
-  qg_value_print_name(out, &sb);
-  qg_strbuf_append(&sb, ".quant");
-  qg_status st = qg_strbuf_ok(&sb);
-  if (st == QG_OK) st = qg_value_set_name(q->outputs[0], qg_strbuf_cstr(&sb));
-  qg_strbuf_free(&sb);
-  QG_TRY(st);
+  QG_TRY(qg_qh_name_after(q->outputs[0], out, ".quant"));
   QG_TRY(qg_value_replace_all_uses_after_node_with(out, q, q->outputs[0]));
   return qg__dequant_for_all_uses(g, q->outputs[0], q->outputs[0]);
 }

@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "base/strbuf.h"
 #include "base/symbol.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -266,4 +267,14 @@ qg_value_t *qg_qh_delay_target(const qg_value_t *first) {
   const qg_use_t *u = &first->uses[0];
   if (!delay_second(u->user, u->offset) || u->user->noutputs != 1) return NULL;
   return u->user->outputs[0];
+}
+
+qg_status qg_qh_name_after(qg_value_t *v, const qg_value_t *base, const char *suffix) {
+  qg_strbuf sb = QG_STRBUF_INIT;
+  qg_value_print_name(base, &sb);
+  qg_strbuf_append(&sb, suffix);
+  qg_status st = qg_strbuf_ok(&sb);
+  if (st == QG_OK) st = qg_value_set_name(v, qg_strbuf_cstr(&sb));
+  qg_strbuf_free(&sb);
+  return st;
 }

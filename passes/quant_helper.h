@@ -64,6 +64,10 @@ size_t qg_qh_pass_through_inputs(const qg_value_t *v, qg_value_t **out, size_t m
  * relu (ReLU module, F.relu, aten::relu, aten::relu_), the relu's output; else NULL. */
 qg_value_t *qg_qh_delay_target(const qg_value_t *first);
 
+/* Names v "<debug name of base><suffix>" ("x.2" + ".quant"), as the quantization passes name
+ * the values they insert. */
+qg_status qg_qh_name_after(qg_value_t *v, const qg_value_t *base, const char *suffix) QG_MUST_USE;
+
 /* The demangled class name of a module-typed value ("__torch__.torch.nn.modules.conv.Conv2d")
  * into buf; 0 on success, -1 if v is not of a class type or the name does not fit. */
 int qg_qh_module_type_name(const qg_value_t *v, char *buf, size_t size);

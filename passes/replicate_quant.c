@@ -25,16 +25,6 @@ static qg_status collect(qg_block_t *b, int (*pred)(const qg_node_t *), node_vec
   return QG_OK;
 }
 
-static qg_status named(qg_value_t *v, const qg_value_t *base, const char *suffix) {
-  qg_strbuf sb = QG_STRBUF_INIT;
-  qg_value_print_name(base, &sb);
-  qg_strbuf_append(&sb, suffix);
-  qg_status st = qg_strbuf_ok(&sb);
-  if (st == QG_OK) st = qg_value_set_name(v, qg_strbuf_cstr(&sb));
-  qg_strbuf_free(&sb);
-  return st;
-}
-
 qg_status qg__insert_dequant(qg_graph_t *g, qg_value_t *quantized, const qg_value_t *base, size_t id,
                              qg_node_t *before, qg_node_t **out);
 
@@ -53,7 +43,7 @@ qg_status qg__insert_dequant(qg_graph_t *g, qg_value_t *quantized, const qg_valu
   char suffix[40];
   snprintf(suffix, sizeof suffix, ".dequant.%zu", id);
   *out = d;
-  return named(d->outputs[0], base, suffix);
+  return qg_qh_name_after(d->outputs[0], base, suffix);
 }
 
 qg_status qg__dequant_for_all_uses(qg_graph_t *g, qg_value_t *quantized, qg_value_t *original);
@@ -102,15 +92,15 @@ static qg_status insert_chain(qg_graph_t *g, const qg_node_t *choose, const qg_n
   qg_node_insert_before(c, before);
   qg_value_set_type(c->outputs[0], qg_type_float());
   qg_value_set_type(c->outputs[1], qg_type_int());
-  QG_TRY(named(c->outputs[0], x, ".scale"));
-  QG_TRY(named(c->outputs[1], x, ".zero_point"));
+  QG_TRY(qg_qh_name_after(c->outputs[0], x, ".scale"));
+  QG_TRY(qg_qh_name_after(c->outputs[1], x, ".zero_point"));
   QG_TRY(qg_node_create(g, quant->kind, 1, &q));
   QG_TRY(qg_node_add_input(q, x));
   QG_TRY(qg_node_add_input(q, c->outputs[0]));
   QG_TRY(qg_node_add_input(q, c->outputs[1]));
   QG_TRY(qg_node_add_input(q, quant->inputs[3]));
   qg_node_insert_before(q, before);
-  QG_TRY(named(q->outputs[0], x, ".quant"));
+  QG_TRY(qg_qh_name_after(q->outputs[0], x, ".quant"));
   QG_TRY(qg__insert_dequant(g, q->outputs[0], x, 0, before, &d));
   *out = d->outputs[0];
   return QG_OK;

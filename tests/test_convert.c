@@ -14,65 +14,22 @@
 #include "quant/observer.h"
 #include "runtime/runtime.h"
 #include "tensor/tensor_ops.h"
+#include "util/quanttest.h"
 #include "util/testutil.h"
 
-static qg_module *load_seed(const char *fixture) {
-  char rel[256];
-  snprintf(rel, sizeof rel, "seed/%s.safetensors", fixture);
-  qg_module *m = NULL;
-  QG_ASSERT_OK(qg_module_load(qg_test_fixture(rel), &m));
-  return m;
-}
-
-static const qg_ival *module_at(const qg_module *m, const char *path) {
-  const qg_ival *obj = NULL;
-  QG_ASSERT_OK(qg_module_find(m, path, &obj));
-  return obj;
-}
-
-static const qg_graph_t *method_of(const qg_module *m, const char *path, const char *name) {
-  const qg_method *f = qg_class_find_method(module_at(m, path)->u.obj->type, name);
-  cr_assert(f && f->graph, "%s has no method %s", path, name);
-  return f->graph;
-}
-
-static size_t attrs_with_prefix(const qg_module *m, const char *path, const char *prefix) {
-  const qg_ival *obj = module_at(m, path);
-  const qg_type_t *cls = obj->u.obj->type;
-  size_t n = 0;
-  for (size_t i = 0; i < cls->nslots; i++) n += strncmp(cls->slots[i].name, prefix, strlen(prefix)) == 0;
-  return n;
-}
 
 static size_t submodules(const qg_module *m, const char *path) {
-  const qg_ival *obj = module_at(m, path);
+  const qg_ival *obj = qg_test_module_at(m, path);
   size_t n = 0;
   for (size_t i = 0; i < obj->u.obj->type->nslots; i++) n += obj->u.obj->type->slots[i].kind == QG_SLOT_MODULE;
   return n;
-}
-
-static void check(qg_filecheck_t *fc, const qg_graph_t *g) {
-  qg_status st = qg_filecheck_run_graph(fc, g);
-  if (st != QG_OK) {
-    char *text = qg_graph_to_string(g, NULL);
-    cr_log_error("%s", text ? text : "?");
-    free(text);
-  }
-  QG_ASSERT_OK(st);
-  qg_filecheck_destroy(fc);
-}
-
-static qg_filecheck_t *fc_new(void) {
-  qg_filecheck_t *fc = NULL;
-  QG_ASSERT_OK(qg_filecheck_create(&fc));
-  return fc;
 }
 
 /* convert_jit(m, debug=True): InsertQuantDeQuant + propagation, in place. */
 static void convert_debug(qg_module *m, int dynamic) {
   QG_ASSERT_OK(qg_insert_quant_dequant(m, "forward", dynamic, NULL));
   QG_ASSERT_OK(qg_propagate_quantization(m, "forward", dynamic, NULL));
-  QG_ASSERT_OK(qg_graph_lint(method_of(m, "", "forward")));
+  QG_ASSERT_OK(qg_graph_lint(qg_test_method(m, "", "forward")));
 }
 
 static qg_tensor *randn(int ndim, const int64_t *shape, unsigned seed) {
@@ -106,7 +63,7 @@ static void seed_qconfig(int per_channel, qg_qconfig_dict *d) {
 Test(convert, test_insert_quant_dequant) {
   int64_t shape[4] = {1, 3, 10, 10};
   for (int per_channel = 1; per_channel >= 0; per_channel--) {
-    qg_module *m = load_seed("insert_quant_dequant"), *out = NULL;
+    qg_module *m = qg_test_load_seed("insert_quant_dequant"), *out = NULL;
     qg_qconfig_dict d = QG_QCONFIG_DICT_INIT;
     seed_qconfig(per_channel, &d);
     QG_ASSERT_OK(qg_prepare(m, &d, 0, 1, &out, NULL));
@@ -115,9 +72,9 @@ Test(convert, test_insert_quant_dequant) {
     convert_debug(m, 0);
     cr_assert_eq(submodules(m, ""), 1, "Expected to have single submodule of conv");
     run_forward(m, x);
-    qg_filecheck_t *fc = fc_new();
+    qg_filecheck_t *fc = qg_test_fc_new();
     qg_fc_check_count(fc, per_channel ? "aten::quantize_per_channel" : "aten::quantize_per_tensor", 3, 1);
-    check(fc, method_of(m, "", "forward"));
+    qg_test_fc_run(fc, qg_test_method(m, "", "forward"));
     qg_tensor_release(x);
     qg_qconfig_dict_free(&d);
     qg_module_free(m);
@@ -127,31 +84,31 @@ Test(convert, test_insert_quant_dequant) {
 Test(convert, test_insert_quant_dequant_shared_class_type) {
   int64_t shape[4] = {1, 3, 10, 10};
   for (int per_channel = 1; per_channel >= 0; per_channel--) {
-    qg_module *m = load_seed("insert_quant_dequant_shared_class_type"), *out = NULL;
+    qg_module *m = qg_test_load_seed("insert_quant_dequant_shared_class_type"), *out = NULL;
     qg_qconfig_dict d = QG_QCONFIG_DICT_INIT;
     seed_qconfig(per_channel, &d);
     QG_ASSERT_OK(qg_prepare(m, &d, 0, 1, &out, NULL));
-    cr_assert_eq(attrs_with_prefix(m, "", "_observer_"), 3, "Expected to have 3 obervers");
-    cr_assert_eq(attrs_with_prefix(m, "conv1", "_observer_"), 1);
-    cr_assert_eq(attrs_with_prefix(m, "conv2", "_observer_"), 1);
+    cr_assert_eq(qg_test_attrs_with_prefix(m, "", "_observer_"), 3, "Expected to have 3 obervers");
+    cr_assert_eq(qg_test_attrs_with_prefix(m, "conv1", "_observer_"), 1);
+    cr_assert_eq(qg_test_attrs_with_prefix(m, "conv2", "_observer_"), 1);
     qg_tensor *x = randn(4, shape, 11);
     run_forward(m, x);
     convert_debug(m, 0);
     run_forward(m, x);
-    cr_assert_eq(attrs_with_prefix(m, "", "_observer_"), 0, "Expected to have 0 obervers");
-    cr_assert_eq(attrs_with_prefix(m, "conv1", "_observer_"), 0);
-    cr_assert_eq(attrs_with_prefix(m, "conv2", "_observer_"), 0);
+    cr_assert_eq(qg_test_attrs_with_prefix(m, "", "_observer_"), 0, "Expected to have 0 obervers");
+    cr_assert_eq(qg_test_attrs_with_prefix(m, "conv1", "_observer_"), 0);
+    cr_assert_eq(qg_test_attrs_with_prefix(m, "conv2", "_observer_"), 0);
     const char *qf = per_channel ? "aten::quantize_per_channel" : "aten::quantize_per_tensor";
     const char *mods[] = {"conv1", "conv2"};
     for (size_t i = 0; i < 2; i++) {
-      qg_filecheck_t *fc = fc_new();
+      qg_filecheck_t *fc = qg_test_fc_new();
       qg_fc_check(qg_fc_check(qg_fc_check_next(qg_fc_check(fc, qf), "aten::dequantize"),
                               "prim::CallMethod[name=\"_conv_forward\"]"),
                   "return");
-      check(fc, method_of(m, mods[i], "forward"));
-      fc = fc_new();
+      qg_test_fc_run(fc, qg_test_method(m, mods[i], "forward"));
+      fc = qg_test_fc_new();
       qg_fc_check(qg_fc_check_not(qg_fc_check(qg_fc_check_not(fc, qf), "aten::conv2d"), qf), "return");
-      check(fc, method_of(m, mods[i], "_conv_forward"));
+      qg_test_fc_run(fc, qg_test_method(m, mods[i], "_conv_forward"));
     }
     qg_tensor_release(x);
     qg_qconfig_dict_free(&d);
@@ -160,16 +117,16 @@ Test(convert, test_insert_quant_dequant_shared_class_type) {
 }
 
 static void replicate(const char *fixture, int after_count) {
-  qg_module *m = load_seed(fixture);
-  qg_graph_t *g = (qg_graph_t *)method_of(m, "", "forward");
-  qg_filecheck_t *fc = fc_new();
+  qg_module *m = qg_test_load_seed(fixture);
+  qg_graph_t *g = (qg_graph_t *)qg_test_method(m, "", "forward");
+  qg_filecheck_t *fc = qg_test_fc_new();
   qg_fc_check_count(fc, "aten::dequantize", 1, 1);
-  check(fc, g);
+  qg_test_fc_run(fc, g);
   QG_ASSERT_OK(qg_replicate_dequant_graph(g, NULL));
   QG_ASSERT_OK(qg_graph_lint(g));
-  fc = fc_new();
+  fc = qg_test_fc_new();
   qg_fc_check_count(fc, "aten::dequantize", (size_t)after_count, 1);
-  check(fc, g);
+  qg_test_fc_run(fc, g);
   qg_module_free(m);
 }
 
@@ -177,15 +134,15 @@ Test(convert, test_replicate_dequantize) { replicate("replicate_dequantize", 2);
 
 Test(convert, test_replicate_dequantize_in_block) {
   replicate("replicate_dequantize_in_block", 2);
-  qg_module *m = load_seed("replicate_dequantize_in_block");
-  qg_graph_t *g = (qg_graph_t *)method_of(m, "", "forward");
+  qg_module *m = qg_test_load_seed("replicate_dequantize_in_block");
+  qg_graph_t *g = (qg_graph_t *)qg_test_method(m, "", "forward");
   QG_ASSERT_OK(qg_replicate_dequant_graph(g, NULL));
-  qg_filecheck_t *fc = fc_new();
+  qg_filecheck_t *fc = qg_test_fc_new();
   qg_fc_check_next(qg_fc_check(fc, "aten::dequantize"), "CallMethod");
-  check(fc, g);
-  fc = fc_new();
+  qg_test_fc_run(fc, g);
+  fc = qg_test_fc_new();
   qg_fc_check_next(qg_fc_check(qg_fc_check(fc, "aten::dequantize"), "aten::dequantize"), "aten::add");
-  check(fc, g);
+  qg_test_fc_run(fc, g);
   qg_module_free(m);
 }
 
@@ -195,7 +152,7 @@ Test(convert, test_replicate_dequantize_in_block) {
 Test(convert, test_dynamic_weight_observer) {
   const char *fx[] = {"dynamic_weight_observer__trace", "dynamic_weight_observer__script"};
   for (size_t f = 0; f < 2; f++) {
-    qg_module *m = load_seed(fx[f]), *out = NULL;
+    qg_module *m = qg_test_load_seed(fx[f]), *out = NULL;
     qg_qconfig_dict d = QG_QCONFIG_DICT_INIT;
     qg_qconfig qc;
     QG_ASSERT_OK(qg_qconfig_named("dynamic", QG_HISTOGRAM_CURRENT, &qc));
@@ -204,7 +161,7 @@ Test(convert, test_dynamic_weight_observer) {
     convert_debug(m, 1);
     const char *fcs[] = {"fc", "fc2"};
     for (size_t i = 0; i < 2; i++) {
-      const qg_ival *fc = module_at(m, fcs[i]);
+      const qg_ival *fc = qg_test_module_at(m, fcs[i]);
       qg_ival ref = qg_ival_none();
       QG_ASSERT_OK(qg_observer_new(m->cu, &qc.weight, &ref));
       QG_ASSERT_OK(qg_observer_observe(&ref, qg_ival_object_get(fc, "weight")->u.tensor));
@@ -227,17 +184,17 @@ Test(convert, test_dynamic_weight_observer) {
       qg_tensor_release(rz);
       qg_ival_release(&ref);
     }
-    qg_filecheck_t *fc = fc_new();
+    qg_filecheck_t *fc = qg_test_fc_new();
     qg_fc_check(qg_fc_check(qg_fc_check(fc, "aten::_choose_qparams_per_tensor"), "aten::quantize_per_tensor"),
                 "aten::dequantize");
-    check(fc, method_of(m, "", "forward"));
+    qg_test_fc_run(fc, qg_test_method(m, "", "forward"));
     qg_qconfig_dict_free(&d);
     qg_module_free(m);
   }
 }
 
 Test(convert, observers_are_gone_and_bundle_round_trips) {
-  qg_module *m = load_seed("insert_quant_dequant"), *out = NULL;
+  qg_module *m = qg_test_load_seed("insert_quant_dequant"), *out = NULL;
   qg_qconfig_dict d = QG_QCONFIG_DICT_INIT;
   seed_qconfig(0, &d);
   QG_ASSERT_OK(qg_prepare(m, &d, 0, 1, &out, NULL));
@@ -253,8 +210,8 @@ Test(convert, observers_are_gone_and_bundle_round_trips) {
   qg_module *r = NULL;
   QG_ASSERT_OK(qg_module_load(path, &r));
   remove(path);
-  cr_assert_eq(attrs_with_prefix(r, "", "_observer_"), 0);
-  cr_assert_eq(attrs_with_prefix(r, "", "x.2_scale_"), 1);
+  cr_assert_eq(qg_test_attrs_with_prefix(r, "", "_observer_"), 0);
+  cr_assert_eq(qg_test_attrs_with_prefix(r, "", "x.2_scale_"), 1);
   qg_tensor_release(x);
   qg_module_free(r);
   qg_module_free(m);
@@ -266,7 +223,7 @@ Test(convert, test_embedding_bag_padding_idx_error) {
   const char *ops[] = {"embedding_bag_4bit", "embedding_bag_byte"};
   for (size_t f = 0; f < 2; f++)
     for (size_t k = 0; k < 2; k++) {
-      qg_module *m = load_seed(fx[f]), *out = NULL;
+      qg_module *m = qg_test_load_seed(fx[f]), *out = NULL;
       /* QConfig(activation=PlaceholderObserver(dtype=float, custom_op_name=op),
        *         weight=PlaceholderObserver(custom_op_name=op)) */
       qg_qconfig qc;
@@ -288,7 +245,7 @@ Test(convert, test_embedding_bag_padding_idx_error) {
 }
 
 Test(convert, test_skip_dequant_constant_prop) {
-  qg_module *m = load_seed("skip_dequant_constant_prop"), *out = NULL;
+  qg_module *m = qg_test_load_seed("skip_dequant_constant_prop"), *out = NULL;
   qg_qconfig qc;
   QG_ASSERT_OK(qg_qconfig_named("per_channel", QG_HISTOGRAM_CURRENT, &qc)); /* default_observer activation */
   qc.weight.ch_axis = 1;                                                      /* per-channel weight, axis 1 */
@@ -301,17 +258,17 @@ Test(convert, test_skip_dequant_constant_prop) {
   QG_ASSERT_OK(qg_convert(m, 0, 1, 1, &out, NULL));
   QG_ASSERT_OK(qg_freeze_module(m, NULL));
   run_forward(m, x);
-  const qg_graph_t *g = method_of(m, "", "forward");
-  qg_filecheck_t *fc = fc_new();
+  const qg_graph_t *g = qg_test_method(m, "", "forward");
+  qg_filecheck_t *fc = qg_test_fc_new();
   qg_fc_check_count(fc, "aten::quantize_per_tensor", 2, 1);
-  check(fc, g);
-  fc = fc_new();
+  qg_test_fc_run(fc, g);
+  fc = qg_test_fc_new();
   qg_fc_check_count(fc, "aten::quantize_per_channel", 0, 1);
-  check(fc, g);
-  fc = fc_new();
+  qg_test_fc_run(fc, g);
+  fc = qg_test_fc_new();
   qg_fc_check_count(fc, "aten::dequantize", 3, 1);
-  check(fc, g);
-  fc = fc_new();
+  qg_test_fc_run(fc, g);
+  fc = qg_test_fc_new();
   qg_fc_check(fc, "aten::quantize_per_tensor");
   qg_fc_check_next(fc, "aten::dequantize");
   qg_fc_check_not(fc, "aten::quantize_per_channel");
@@ -319,7 +276,7 @@ Test(convert, test_skip_dequant_constant_prop) {
   qg_fc_check_next(fc, "aten::conv2d");
   qg_fc_check_next(fc, "aten::quantize_per_tensor");
   qg_fc_check_next(fc, "aten::dequantize");
-  check(fc, g);
+  qg_test_fc_run(fc, g);
   qg_tensor_release(x);
   qg_qconfig_dict_free(&d);
   qg_module_free(m);

@@ -19,16 +19,9 @@
 #include "ops/cpu/quant_engine.h"
 #include "runtime/runtime.h"
 #include "tensor/tensor_ops.h"
+#include "util/quanttest.h"
 #include "util/testutil.h"
 
-static cJSON *load_json(const char *rel) {
-  size_t n = 0;
-  char *text = qg_test_read_file(qg_test_fixture(rel), &n);
-  cJSON *j = cJSON_Parse(text);
-  free(text);
-  cr_assert(j, "%s: bad json", rel);
-  return j;
-}
 
 /* The quantization ops of a printed graph, in order, joined by spaces. */
 static void quant_ops(const char *text, char *out, size_t size) {
@@ -47,21 +40,6 @@ static void quant_ops(const char *text, char *out, size_t size) {
   }
 }
 
-static int build_dict(const cJSON *qd, qg_qconfig_dict *d) {
-  const cJSON *e;
-  cJSON_ArrayForEach(e, qd) {
-    if (cJSON_IsNull(e)) {
-      QG_ASSERT_OK(qg_qconfig_dict_set(d, e->string, NULL));
-    } else if (cJSON_IsString(e)) {
-      qg_qconfig qc;
-      QG_ASSERT_OK(qg_qconfig_named(e->valuestring, QG_HISTOGRAM_LEGACY_113, &qc));
-      QG_ASSERT_OK(qg_qconfig_dict_set(d, e->string, &qc));
-    } else {
-      return 0;
-    }
-  }
-  return 1;
-}
 
 /* The smallest gap between distinct values of t (a dequantized tensor: its scale). */
 static double grid_step(const qg_tensor *t) {
@@ -119,13 +97,13 @@ static const char *known_reason(const char *fixture) {
 static void check_fixture(const char *name, tally *t) {
   char rel[512];
   snprintf(rel, sizeof rel, "convert/%s.json", name);
-  cJSON *j = load_json(rel);
+  cJSON *j = qg_test_load_json(rel);
   if (getenv("QG_PARITY_VERBOSE")) fprintf(stderr, "fixture %s\n", name);
   const char *flow = cJSON_GetObjectItem(j, "flow")->valuestring;
   qg_qconfig_dict d = QG_QCONFIG_DICT_INIT;
   const cJSON *final = cJSON_GetObjectItem(j, "final");
   if (!strcmp(flow, "standalone") || !final || !cJSON_GetObjectItem(final, "forward") ||
-      !build_dict(cJSON_GetObjectItem(j, "qconfig_dict"), &d)) {
+      !qg_test_qconfig_dict(cJSON_GetObjectItem(j, "qconfig_dict"), QG_HISTOGRAM_LEGACY_113, &d)) {
     t->skipped++;
     qg_qconfig_dict_free(&d);
     cJSON_Delete(j);
@@ -235,7 +213,7 @@ static void check_fixture(const char *name, tally *t) {
 
 Test(convert_parity, every_recorded_quantization_matches_pytorch, .timeout = 900) {
   qg_quant_engine_set(QG_ENGINE_QNNPACK);
-  cJSON *index = load_json("convert/index.json");
+  cJSON *index = qg_test_load_json("convert/index.json");
   const cJSON *test;
   tally t = {0};
   cJSON_ArrayForEach(test, cJSON_GetObjectItem(index, "tests")) {

@@ -15,17 +15,12 @@
 #include "quant/observer.h"
 #include "runtime/runtime.h"
 #include "tensor/tensor_ops.h"
+#include "util/quanttest.h"
 #include "util/testutil.h"
 
-/* ---- helpers ---------------------------------------------------------------------------------- */
+static const qg_graph_t *forward_of(const qg_module *m, const char *path) { return qg_test_method(m, path, "forward"); }
 
-static qg_module *load_seed(const char *fixture) {
-  char rel[256];
-  snprintf(rel, sizeof rel, "seed/%s.safetensors", fixture);
-  qg_module *m = NULL;
-  QG_ASSERT_OK(qg_module_load(qg_test_fixture(rel), &m));
-  return m;
-}
+/* ---- helpers ---------------------------------------------------------------------------------- */
 
 /* Adds path -> named qconfig (NULL name: None). */
 static void dict_add(qg_qconfig_dict *d, const char *path, const char *name) {
@@ -51,7 +46,7 @@ static int lint_all(const char *path, const qg_ival *obj, int depth, void *ud) {
 /* prepare_jit(model, {path: name, ...}) in place; the pass result must lint. */
 static qg_module *prepare(const char *fixture, const char *const *paths, const char *const *names, size_t n,
                           int dynamic) {
-  qg_module *m = load_seed(fixture), *out = NULL;
+  qg_module *m = qg_test_load_seed(fixture), *out = NULL;
   qg_qconfig_dict d = QG_QCONFIG_DICT_INIT;
   for (size_t i = 0; i < n; i++) dict_add(&d, paths[i], names[i]);
   QG_ASSERT_OK(qg_prepare(m, &d, dynamic, 1, &out, NULL));
@@ -68,53 +63,14 @@ static qg_module *prepare_root(const char *fixture, const char *qconfig, int dyn
   return prepare(fixture, paths, names, 1, dynamic);
 }
 
-static const qg_ival *module_at(const qg_module *m, const char *path) {
-  const qg_ival *obj = NULL;
-  QG_ASSERT_OK(qg_module_find(m, path, &obj));
-  return obj;
-}
-
-/* attrs_with_prefix(module, prefix): the module's attributes whose names start with prefix. */
-static size_t attrs_with_prefix(const qg_module *m, const char *path, const char *prefix) {
-  const qg_ival *obj = module_at(m, path);
-  const qg_type_t *cls = obj->u.obj->type;
-  size_t n = 0;
-  for (size_t i = 0; i < cls->nslots && i < obj->u.obj->nslots; i++)
-    if (strncmp(cls->slots[i].name, prefix, strlen(prefix)) == 0 && obj->u.obj->slots[i].kind != QG_IVAL_NONE) n++;
-  return n;
-}
-
-static const qg_graph_t *forward_of(const qg_module *m, const char *path) {
-  const qg_method *f = qg_class_find_method(module_at(m, path)->u.obj->type, "forward");
-  cr_assert(f && f->graph);
-  return f->graph;
-}
-
-static void check_graph(qg_filecheck_t *fc, const qg_graph_t *g) {
-  qg_status st = qg_filecheck_run_graph(fc, g);
-  if (st != QG_OK) {
-    char *text = qg_graph_to_string(g, NULL);
-    cr_log_error("%s", text ? text : "?");
-    free(text);
-  }
-  QG_ASSERT_OK(st);
-  qg_filecheck_destroy(fc);
-}
-
-static qg_filecheck_t *fc_new(void) {
-  qg_filecheck_t *fc = NULL;
-  QG_ASSERT_OK(qg_filecheck_create(&fc));
-  return fc;
-}
-
 #define OBS "Observer = prim::GetAttr[name=\"_observer_"
 
 /* ---- TestQuantizeJitPasses ---------------------------------------------------------------------- */
 
 Test(prepare, test_insert_observers) {
   qg_module *m = prepare_root("insert_observers", "default", 0);
-  cr_assert_eq(attrs_with_prefix(m, "", "_observer_"), 2);
-  cr_assert_eq(attrs_with_prefix(m, "conv", "_observer_"), 1);
+  cr_assert_eq(qg_test_attrs_with_prefix(m, "", "_observer_"), 2);
+  cr_assert_eq(qg_test_attrs_with_prefix(m, "conv", "_observer_"), 1);
   qg_module_free(m);
 }
 
@@ -124,9 +80,9 @@ Test(prepare, test_insert_observers_interface) {
    * CLI reports unknown paths, see test_cli.c). */
   const char *paths[] = {"sub.conv"}, *names[] = {"default"};
   qg_module *m = prepare("insert_observers_interface", paths, names, 1, 0);
-  cr_assert_eq(attrs_with_prefix(m, "", "_observer_"), 0);
-  cr_assert_eq(attrs_with_prefix(m, "sub", "_observer_"), 0);
-  cr_assert_eq(attrs_with_prefix(m, "sub.fc", "_observer_"), 0);
+  cr_assert_eq(qg_test_attrs_with_prefix(m, "", "_observer_"), 0);
+  cr_assert_eq(qg_test_attrs_with_prefix(m, "sub", "_observer_"), 0);
+  cr_assert_eq(qg_test_attrs_with_prefix(m, "sub.fc", "_observer_"), 0);
   qg_qconfig_dict d = QG_QCONFIG_DICT_INIT;
   dict_add(&d, "sub.conv", "default");
   cr_assert_eq(qg_qconfig_dict_check(&d, m), QG_STATUS_NOT_FOUND);
@@ -144,16 +100,16 @@ Test(prepare, test_insert_observers_interface_unshare_type) {
 Test(prepare, test_insert_observers_child_qconfig) {
   const char *paths[] = {"sub.fc"}, *names[] = {"default"};
   qg_module *m = prepare("insert_observers_child_qconfig", paths, names, 1, 0);
-  cr_assert_eq(attrs_with_prefix(m, "", "_observer_"), 2);
-  cr_assert_eq(attrs_with_prefix(m, "conv", "_observer_"), 0);
-  cr_assert_eq(attrs_with_prefix(m, "sub", "_observer_"), 0);
-  cr_assert_eq(attrs_with_prefix(m, "sub.fc", "_observer_"), 1);
+  cr_assert_eq(qg_test_attrs_with_prefix(m, "", "_observer_"), 2);
+  cr_assert_eq(qg_test_attrs_with_prefix(m, "conv", "_observer_"), 0);
+  cr_assert_eq(qg_test_attrs_with_prefix(m, "sub", "_observer_"), 0);
+  cr_assert_eq(qg_test_attrs_with_prefix(m, "sub.fc", "_observer_"), 1);
   qg_module_free(m);
 }
 
 /* The observers of a module (by prefix) all have one dtype; returns it. */
 static int observer_dtype(const qg_module *m, const char *path) {
-  const qg_ival *obj = module_at(m, path);
+  const qg_ival *obj = qg_test_module_at(m, path);
   const qg_type_t *cls = obj->u.obj->type;
   int dtype = -1;
   for (size_t i = 0; i < cls->nslots; i++) {
@@ -176,15 +132,15 @@ Test(prepare, test_insert_observers_weight_dtype) {
 
 Test(prepare, test_insert_observers_for_reused_weight) {
   qg_module *m = prepare_root("insert_observers_for_reused_weight", "default", 0);
-  cr_assert_eq(attrs_with_prefix(m, "", "_observer"), 6);
+  cr_assert_eq(qg_test_attrs_with_prefix(m, "", "_observer"), 6);
   qg_module_free(m);
 }
 
 Test(prepare, test_insert_observers_shared_class_type) {
   qg_module *m = prepare_root("insert_observers_shared_class_type", "default", 0);
-  const qg_ival *c1 = module_at(m, "conv1"), *c2 = module_at(m, "conv2");
-  cr_assert_eq(attrs_with_prefix(m, "conv1", "_observer_"), 1);
-  cr_assert_eq(attrs_with_prefix(m, "conv2", "_observer_"), 1);
+  const qg_ival *c1 = qg_test_module_at(m, "conv1"), *c2 = qg_test_module_at(m, "conv2");
+  cr_assert_eq(qg_test_attrs_with_prefix(m, "conv1", "_observer_"), 1);
+  cr_assert_eq(qg_test_attrs_with_prefix(m, "conv2", "_observer_"), 1);
   /* Same class type, so the same observer names; distinct observer objects. */
   cr_assert_eq(c1->u.obj->type, c2->u.obj->type);
   long s = qg_class_find_slot(c1->u.obj->type, "_observer_0");
@@ -195,21 +151,21 @@ Test(prepare, test_insert_observers_shared_class_type) {
 
 Test(prepare, test_insert_observers_for_general_ops) {
   qg_module *m = prepare_root("insert_observers_for_general_ops", "default", 0);
-  cr_assert_eq(attrs_with_prefix(m, "", "_observer_"), 2);
-  qg_filecheck_t *fc = fc_new();
+  cr_assert_eq(qg_test_attrs_with_prefix(m, "", "_observer_"), 2);
+  qg_filecheck_t *fc = qg_test_fc_new();
   qg_fc_check_not(qg_fc_check(qg_fc_check(qg_fc_check(qg_fc_check(qg_fc_check(fc, OBS), "prim::GetAttr[name=\"conv\"]"),
                                                       "prim::CallMethod"),
                                           OBS),
                               "aten::flatten"),
                   OBS);
-  check_graph(fc, forward_of(m, ""));
+  qg_test_fc_run(fc, forward_of(m, ""));
   qg_module_free(m);
 }
 
 Test(prepare, test_insert_observers_propagate_observed) {
   qg_module *m = prepare_root("insert_observers_propagate_observed", "default", 0);
-  cr_assert_eq(attrs_with_prefix(m, "", "_observer_"), 3);
-  qg_filecheck_t *fc = fc_new();
+  cr_assert_eq(qg_test_attrs_with_prefix(m, "", "_observer_"), 3);
+  qg_filecheck_t *fc = qg_test_fc_new();
   qg_fc_check(fc, OBS);
   qg_fc_check(fc, "prim::GetAttr[name=\"conv1\"]");
   qg_fc_check(fc, "prim::CallMethod");
@@ -218,14 +174,14 @@ Test(prepare, test_insert_observers_propagate_observed) {
   qg_fc_check_not(fc, OBS);
   qg_fc_check(fc, "prim::GetAttr[name=\"conv2\"]");
   qg_fc_check(fc, OBS);
-  check_graph(fc, forward_of(m, ""));
+  qg_test_fc_run(fc, forward_of(m, ""));
   qg_module_free(m);
 }
 
 Test(prepare, test_insert_observers_propagate_observed_in_submodule) {
   qg_module *m = prepare_root("insert_observers_propagate_observed_in_submodule", "default", 0);
-  cr_assert_eq(attrs_with_prefix(m, "", "_observer_"), 3);
-  qg_filecheck_t *fc = fc_new();
+  cr_assert_eq(qg_test_attrs_with_prefix(m, "", "_observer_"), 3);
+  qg_filecheck_t *fc = qg_test_fc_new();
   qg_fc_check(fc, OBS);
   qg_fc_check(fc, "prim::GetAttr[name=\"conv1\"]");
   qg_fc_check(fc, "prim::CallMethod");
@@ -234,13 +190,13 @@ Test(prepare, test_insert_observers_propagate_observed_in_submodule) {
   qg_fc_check_not(fc, OBS);
   qg_fc_check(fc, "prim::GetAttr[name=\"conv2\"]");
   qg_fc_check(fc, OBS);
-  check_graph(fc, forward_of(m, ""));
+  qg_test_fc_run(fc, forward_of(m, ""));
   qg_module_free(m);
 }
 
 Test(prepare, test_insert_observers_propagate_observed_for_function) {
   qg_module *m = prepare_root("insert_observers_propagate_observed_for_function", "default", 0);
-  cr_assert_eq(attrs_with_prefix(m, "", "_observer_"), 3);
+  cr_assert_eq(qg_test_attrs_with_prefix(m, "", "_observer_"), 3);
   qg_module_free(m);
 }
 
@@ -252,9 +208,9 @@ Test(prepare, test_insert_observers_for_if) {
   } cases[] = {{"insert_observers_for_if__trace", 2, 1, 0}, {"insert_observers_for_if__script", 1, 2, 2}};
   for (size_t i = 0; i < 2; i++) {
     qg_module *m = prepare_root(cases[i].fixture, "default", 0);
-    cr_assert_eq(attrs_with_prefix(m, "", "_observer_"), cases[i].top, "%s", cases[i].fixture);
-    cr_assert_eq(attrs_with_prefix(m, "quant_prop", "_observer_"), cases[i].quant_prop, "%s", cases[i].fixture);
-    cr_assert_eq(attrs_with_prefix(m, "res", "_observer_"), cases[i].res, "%s", cases[i].fixture);
+    cr_assert_eq(qg_test_attrs_with_prefix(m, "", "_observer_"), cases[i].top, "%s", cases[i].fixture);
+    cr_assert_eq(qg_test_attrs_with_prefix(m, "quant_prop", "_observer_"), cases[i].quant_prop, "%s", cases[i].fixture);
+    cr_assert_eq(qg_test_attrs_with_prefix(m, "res", "_observer_"), cases[i].res, "%s", cases[i].fixture);
     qg_module_free(m);
   }
 }
@@ -266,7 +222,7 @@ Test(prepare, test_insert_observers_for_nested_if) {
   } cases[] = {{"insert_observers_for_nested_if__trace", 3}, {"insert_observers_for_nested_if__script", 1}};
   for (size_t i = 0; i < 2; i++) {
     qg_module *m = prepare_root(cases[i].fixture, "default", 0);
-    cr_assert_eq(attrs_with_prefix(m, "", "_observer_"), cases[i].top, "%s", cases[i].fixture);
+    cr_assert_eq(qg_test_attrs_with_prefix(m, "", "_observer_"), cases[i].top, "%s", cases[i].fixture);
     qg_module_free(m);
   }
 }
@@ -288,14 +244,14 @@ Test(prepare, test_insert_observers_for_if_consistent_observation) {
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     qg_module *m = prepare_root(cases[i].fixture, "default", 0);
-    cr_assert_eq(attrs_with_prefix(m, "", "_observer_"), cases[i].top, "%s", cases[i].fixture);
+    cr_assert_eq(qg_test_attrs_with_prefix(m, "", "_observer_"), cases[i].top, "%s", cases[i].fixture);
     qg_module_free(m);
   }
 }
 
 Test(prepare, test_module_list) {
   qg_module *m = prepare_root("module_list", "default", 0);
-  cr_assert_eq(attrs_with_prefix(m, "", "_observer"), 3);
+  cr_assert_eq(qg_test_attrs_with_prefix(m, "", "_observer"), 3);
   qg_module_free(m);
 }
 
@@ -305,16 +261,16 @@ Test(prepare, test_prepare_dynamic) {
   const char *qconfigs[] = {"float16_dynamic", "dynamic"};
   for (size_t i = 0; i < 2; i++) {
     qg_module *m = prepare_root("prepare_dynamic", qconfigs[i], 1);
-    cr_assert_eq(attrs_with_prefix(m, "fc", "_observer_"), 1);
-    qg_filecheck_t *fc = fc_new();
+    cr_assert_eq(qg_test_attrs_with_prefix(m, "fc", "_observer_"), 1);
+    qg_filecheck_t *fc = qg_test_fc_new();
     if (i == 0) {
       qg_fc_check(fc, "PlaceholderObserver = prim::GetAttr[name=\"_observer_");
-      check_graph(fc, forward_of(m, "fc"));
+      qg_test_fc_run(fc, forward_of(m, "fc"));
     } else {
-      cr_assert_eq(attrs_with_prefix(m, "", "_observer_"), 1);
+      cr_assert_eq(qg_test_attrs_with_prefix(m, "", "_observer_"), 1);
       qg_fc_check_not(qg_fc_check(qg_fc_check(qg_fc_check(fc, OBS), "prim::GetAttr[name=\"fc\"]"), "prim::CallMethod"),
                       OBS);
-      check_graph(fc, forward_of(m, ""));
+      qg_test_fc_run(fc, forward_of(m, ""));
     }
     qg_module_free(m);
   }
@@ -323,17 +279,17 @@ Test(prepare, test_prepare_dynamic) {
 Test(prepare, test_prepare_dynamic_child_qconfig) {
   const char *paths[] = {"sub.fc"}, *names[] = {"dynamic"};
   qg_module *m = prepare("prepare_dynamic_child_qconfig", paths, names, 1, 1);
-  cr_assert_eq(attrs_with_prefix(m, "", "_observer_"), 1);
-  cr_assert_eq(attrs_with_prefix(m, "conv", "_observer_"), 0);
-  cr_assert_eq(attrs_with_prefix(m, "sub", "_observer_"), 0);
-  cr_assert_eq(attrs_with_prefix(m, "sub.fc", "_observer_"), 1);
-  qg_filecheck_t *fc = fc_new();
+  cr_assert_eq(qg_test_attrs_with_prefix(m, "", "_observer_"), 1);
+  cr_assert_eq(qg_test_attrs_with_prefix(m, "conv", "_observer_"), 0);
+  cr_assert_eq(qg_test_attrs_with_prefix(m, "sub", "_observer_"), 0);
+  cr_assert_eq(qg_test_attrs_with_prefix(m, "sub.fc", "_observer_"), 1);
+  qg_filecheck_t *fc = qg_test_fc_new();
   qg_fc_check(fc, "prim::GetAttr[name=\"sub");
   qg_fc_check(fc, "prim::CallMethod");
   qg_fc_check(fc, OBS);
   qg_fc_check(fc, "prim::CallMethod");
   qg_fc_check_not(fc, OBS);
-  check_graph(fc, forward_of(m, ""));
+  qg_test_fc_run(fc, forward_of(m, ""));
   qg_module_free(m);
 }
 
@@ -343,9 +299,9 @@ Test(prepare, test_dynamic_weight_observer_prepare) {
   const char *fx[] = {"dynamic_weight_observer__trace", "dynamic_weight_observer__script"};
   for (size_t i = 0; i < 2; i++) {
     qg_module *m = prepare_root(fx[i], "dynamic", 1);
-    cr_assert_eq(attrs_with_prefix(m, "", "_observer_"), 2, "%s", fx[i]);
-    cr_assert_eq(attrs_with_prefix(m, "fc", "_observer_"), 1, "%s", fx[i]);
-    cr_assert_eq(attrs_with_prefix(m, "fc2", "_observer_"), 1, "%s", fx[i]);
+    cr_assert_eq(qg_test_attrs_with_prefix(m, "", "_observer_"), 2, "%s", fx[i]);
+    cr_assert_eq(qg_test_attrs_with_prefix(m, "fc", "_observer_"), 1, "%s", fx[i]);
+    cr_assert_eq(qg_test_attrs_with_prefix(m, "fc2", "_observer_"), 1, "%s", fx[i]);
     qg_module_free(m);
   }
 }
@@ -353,7 +309,7 @@ Test(prepare, test_dynamic_weight_observer_prepare) {
 /* ---- API behaviour and bad input --------------------------------------------------------------- */
 
 Test(prepare, copy_leaves_the_input_untouched) {
-  qg_module *m = load_seed("insert_observers"), *out = NULL;
+  qg_module *m = qg_test_load_seed("insert_observers"), *out = NULL;
   qg_qconfig_dict d = QG_QCONFIG_DICT_INIT;
   dict_add(&d, "", "default");
   char *before = qg_graph_to_string(forward_of(m, ""), NULL);
@@ -361,8 +317,8 @@ Test(prepare, copy_leaves_the_input_untouched) {
   cr_assert_neq(out, m);
   char *after = qg_graph_to_string(forward_of(m, ""), NULL);
   cr_assert_str_eq(before, after);
-  cr_assert_eq(attrs_with_prefix(m, "", "_observer_"), 0);
-  cr_assert_eq(attrs_with_prefix(out, "", "_observer_"), 2);
+  cr_assert_eq(qg_test_attrs_with_prefix(m, "", "_observer_"), 0);
+  cr_assert_eq(qg_test_attrs_with_prefix(out, "", "_observer_"), 2);
   free(before);
   free(after);
   qg_qconfig_dict_free(&d);
@@ -374,7 +330,7 @@ Test(prepare, none_qconfig_skips_a_module) {
   /* {"": default, "fc": None}: SkipQuantModel-like; here: child qconfig None for conv. */
   const char *paths[] = {"", "conv"}, *names[] = {"default", NULL};
   qg_module *m = prepare("insert_observers", paths, names, 2, 0);
-  cr_assert_eq(attrs_with_prefix(m, "conv", "_observer_"), 0);
+  cr_assert_eq(qg_test_attrs_with_prefix(m, "conv", "_observer_"), 0);
   qg_module_free(m);
 }
 
@@ -394,7 +350,7 @@ Test(prepare, saved_prepared_bundle_reloads_and_runs) {
   QG_ASSERT_OK(qg_module_save(m, path));
   qg_module *r = NULL;
   QG_ASSERT_OK(qg_module_load(path, &r));
-  cr_assert_eq(attrs_with_prefix(r, "", "_observer_"), 2);
+  cr_assert_eq(qg_test_attrs_with_prefix(r, "", "_observer_"), 2);
   unlink(path);
   qg_module_free(r);
   qg_module_free(m);
@@ -415,7 +371,7 @@ static qg_status prepare_once(void *ud) {
 }
 
 Test(prepare, every_allocation_failure_is_reported) {
-  qg_module *m = load_seed("insert_observers_child_qconfig");
+  qg_module *m = qg_test_load_seed("insert_observers_child_qconfig");
   size_t runs = qg_test_every_alloc_failure(prepare_once, m);
   cr_assert(runs > 10);
   qg_module_free(m);
@@ -440,7 +396,7 @@ Test(prepare, test_dynamic_weight_observer_qparams) {
     qg_ival_release(&arg);
     const char *fcs[] = {"fc", "fc2"};
     for (size_t i = 0; i < 2; i++) {
-      const qg_ival *fc = module_at(m, fcs[i]);
+      const qg_ival *fc = qg_test_module_at(m, fcs[i]);
       const qg_ival *w = qg_ival_object_get(fc, "weight");
       cr_assert(w && w->kind == QG_IVAL_TENSOR);
       /* the reference: a fresh weight observer of the qconfig fed the weight */

@@ -20,6 +20,7 @@
 #include "quant/observer.h"
 #include "runtime/runtime.h"
 #include "tensor/tensor_ops.h"
+#include "util/quanttest.h"
 #include "util/testutil.h"
 
 #define MAX_QP 4096
@@ -41,31 +42,8 @@ static int qp_cmp(const void *a, const void *b) {
   return 0;
 }
 
-static cJSON *load_json(const char *rel) {
-  size_t n = 0;
-  char *text = qg_test_read_file(qg_test_fixture(rel), &n);
-  cJSON *j = cJSON_Parse(text);
-  free(text);
-  cr_assert(j, "%s: bad json", rel);
-  return j;
-}
 
 /* qconfig dict of the fixture in quantgraph names; 0 if it uses a custom QConfig. */
-static int build_dict(const cJSON *qd, qg_qconfig_dict *d) {
-  const cJSON *e;
-  cJSON_ArrayForEach(e, qd) {
-    if (cJSON_IsNull(e)) {
-      QG_ASSERT_OK(qg_qconfig_dict_set(d, e->string, NULL));
-    } else if (cJSON_IsString(e)) {
-      qg_qconfig qc;
-      QG_ASSERT_OK(qg_qconfig_named(e->valuestring, QG_HISTOGRAM_LEGACY_113, &qc));
-      QG_ASSERT_OK(qg_qconfig_dict_set(d, e->string, &qc));
-    } else {
-      return 0;
-    }
-  }
-  return 1;
-}
 
 static size_t observer_count(const qg_ival *obj) {
   const qg_type_t *cls = obj->u.obj->type;
@@ -178,10 +156,10 @@ typedef struct tally {
 static void check_fixture(const char *name, tally *t) {
   char rel[512];
   snprintf(rel, sizeof rel, "prepare/%s.json", name);
-  cJSON *j = load_json(rel);
+  cJSON *j = qg_test_load_json(rel);
   t->fixtures++;
   qg_qconfig_dict d = QG_QCONFIG_DICT_INIT;
-  if (!build_dict(cJSON_GetObjectItem(j, "qconfig_dict"), &d)) {
+  if (!qg_test_qconfig_dict(cJSON_GetObjectItem(j, "qconfig_dict"), QG_HISTOGRAM_LEGACY_113, &d)) {
     t->skipped_custom++;
     qg_qconfig_dict_free(&d);
     cJSON_Delete(j);
@@ -235,7 +213,7 @@ static void check_fixture(const char *name, tally *t) {
 }
 
 Test(prepare_parity, every_recorded_prepare_matches_pytorch, .timeout = 600) {
-  cJSON *index = load_json("prepare/index.json");
+  cJSON *index = qg_test_load_json("prepare/index.json");
   const cJSON *tests = cJSON_GetObjectItem(index, "tests"), *test;
   tally t = {0};
   cJSON_ArrayForEach(test, tests) {

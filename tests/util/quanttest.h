@@ -1,0 +1,28 @@
+/* Helpers shared by the prepare / convert tests: seed fixtures, module lookups, FileCheck on a
+ * graph, recorded-fixture JSON and qconfig dicts. Each fails the running test on error. */
+#ifndef QG_TESTS_QUANTTEST_H
+#define QG_TESTS_QUANTTEST_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+
+#include "ir/filecheck.h"
+#include "module/module.h"
+#include "quant/qconfig.h"
+
+/* tests/fixtures/seed/<fixture>.safetensors */
+qg_module *qg_test_load_seed(const char *fixture);
+const qg_ival *qg_test_module_at(const qg_module *m, const char *path);
+const qg_graph_t *qg_test_method(const qg_module *m, const char *path, const char *name);
+/* PyTorch's attrs_with_prefix(module, prefix): slots of the module whose names start so. */
+size_t qg_test_attrs_with_prefix(const qg_module *m, const char *path, const char *prefix);
+qg_filecheck_t *qg_test_fc_new(void);
+/* Runs fc on g (printing g when it fails) and destroys fc. */
+void qg_test_fc_run(qg_filecheck_t *fc, const qg_graph_t *g);
+/* A JSON file under tests/fixtures (owned by the caller: cJSON_Delete). */
+cJSON *qg_test_load_json(const char *relpath);
+/* Fills d from a recorded {"path": "name" | null} dict with named qconfigs; 0 (d partly filled)
+ * when an entry is a custom QConfig the fixture describes instead. */
+int qg_test_qconfig_dict(const cJSON *qd, qg_histogram_variant variant, qg_qconfig_dict *d);
+
+#endif
