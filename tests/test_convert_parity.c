@@ -82,10 +82,16 @@ typedef struct tally {
 static const struct {
   const char *fixture, *reason;
 } k_known[] = {
-    {"hardswish__functional_inplace_trace__fbgemm", "in-place op on the model input during calibration"},
-    {"hardswish__functional_inplace_script__fbgemm", "in-place op on the model input during calibration"},
-    {"clamp__trace__fbgemm", "chain of in-place hardtanh_ on a quantized tensor"},
-    {"clamp__script__fbgemm", "chain of in-place hardtanh_ on a quantized tensor"},
+    /* F.hardswish(input, inplace=True) rewrites the model input. The recorded debug output
+     * agrees with ours within one step and the prepare fixture's qparams are bit-identical, but
+     * the final flow's input scale (0.0032 vs 0.0079) says PyTorch calibrated it on inputs the
+     * in-place op had already rewritten: likely an artifact of the fixture generator reusing
+     * its calibration tensors; not confirmed yet. */
+    {"hardswish__functional_inplace_trace__fbgemm", "in-place op on the model input (see above)"},
+    {"hardswish__functional_inplace_script__fbgemm", "in-place op on the model input (see above)"},
+    /* conv -> hardtanh_ / relu6 / clamp chain: graphs equal, outputs 0.29 apart; not explained */
+    {"clamp__trace__fbgemm", "chain of in-place hardtanh_ after a quantized conv, not explained yet"},
+    {"clamp__script__fbgemm", "chain of in-place hardtanh_ after a quantized conv, not explained yet"},
 };
 
 static const char *known_reason(const char *fixture) {
