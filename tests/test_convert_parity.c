@@ -89,9 +89,11 @@ static const struct {
      * its calibration tensors; not confirmed yet. */
     {"hardswish__functional_inplace_trace__fbgemm", "in-place op on the model input (see above)"},
     {"hardswish__functional_inplace_script__fbgemm", "in-place op on the model input (see above)"},
-    /* conv -> hardtanh_ / relu6 / clamp chain: graphs equal, outputs 0.29 apart; not explained */
-    {"clamp__trace__fbgemm", "chain of in-place hardtanh_ after a quantized conv, not explained yet"},
-    {"clamp__script__fbgemm", "chain of in-place hardtanh_ after a quantized conv, not explained yet"},
+    /* The recorded final output is stored in NHWC memory order under an NCHW shape (PyTorch's
+     * quantized conv output is channels-last): read as NHWC it equals PyTorch's debug output
+     * exactly, which ours matches to 1.5e-8. A fixture-writer issue, to fix in gen_convert.py. */
+    {"clamp__trace__fbgemm", "reference stored in NHWC order (see above)"},
+    {"clamp__script__fbgemm", "reference stored in NHWC order (see above)"},
 };
 
 static const char *known_reason(const char *fixture) {
