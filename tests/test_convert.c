@@ -2,12 +2,14 @@
  * with the seed's own assertions (test_insert_quant_dequant*, test_replicate_dequantize*,
  * test_dynamic_weight_observer's qparam attributes, ...) on the exported fixtures. */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "api/convert.h"
+#include "base/alloc.h"
 #include "ir/filecheck.h"
 #include "ir/text.h"
 #include "passes/passes.h"
@@ -280,4 +282,68 @@ Test(convert, test_skip_dequant_constant_prop) {
   qg_tensor_release(x);
   qg_qconfig_dict_free(&d);
   qg_module_free(m);
+}
+
+/* checkGraphModeOp(M(), data, op, tracing) for op in clamp / hardtanh / hardtanh_: the
+ * quantized model keeps the op, has one quantize and one dequantize, and the debug and final
+ * models agree (within one output quantization step: the final model clamps in the quantized
+ * domain). */
+Test(convert, test_clamp) {
+  const char *fx[] = {"clamp__trace", "clamp__script"};
+  for (size_t f = 0; f < 2; f++) {
+    qg_named_tensors io = {0}, data = {0};
+    char rel[256];
+    snprintf(rel, sizeof rel, "seed/%s.io.safetensors", fx[f]);
+    QG_ASSERT_OK(qg_named_tensors_load(qg_test_fixture(rel), &io));
+    qg_tensor *x = qg_named_tensors_get(&io, "in.0");
+    cr_assert(x);
+    data.n = 1;
+    data.names = qg__calloc(1, sizeof *data.names);
+    data.tensors = qg__calloc(1, sizeof *data.tensors);
+    data.names[0] = qg__strdup("0.0");
+    QG_ASSERT_OK(qg_tensor_to_dtype(x, x->dtype, &data.tensors[0]));
+    qg_qconfig qc;
+    QG_ASSERT_OK(qg_qconfig_named("fbgemm", QG_HISTOGRAM_CURRENT, &qc));
+    qg_qconfig_dict d = QG_QCONFIG_DICT_INIT;
+    QG_ASSERT_OK(qg_qconfig_dict_set(&d, "", &qc));
+    qg_tensor *outs[2] = {NULL, NULL};
+    for (int debug = 1; debug >= 0; debug--) {
+      qg_module *m = qg_test_load_seed(fx[f]), *out = NULL;
+      QG_ASSERT_OK(qg_quantize(m, &d, &data, debug, 1, 1, &out, NULL, NULL));
+      const qg_graph_t *g = qg_test_method(m, "", "forward");
+      if (!debug) {
+        const char *ops[] = {"aten::clamp", "aten::hardtanh", "aten::hardtanh_"};
+        for (size_t k = 0; k < 3; k++) {
+          qg_filecheck_t *fc = qg_test_fc_new();
+          qg_fc_check(fc, ops[k]);
+          qg_test_fc_run(fc, g);
+        }
+        qg_filecheck_t *fc = qg_test_fc_new();
+        qg_fc_check_count(fc, "aten::quantize_per_tensor", 1, 1);
+        qg_test_fc_run(fc, g);
+        fc = qg_test_fc_new();
+        qg_fc_check_count(fc, "aten::dequantize", 1, 1);
+        qg_test_fc_run(fc, g);
+      }
+      qg_tensor *c = NULL;
+      QG_ASSERT_OK(qg_tensor_to_dtype(x, x->dtype, &c));
+      qg_ival arg = qg_ival_tensor(c), res = qg_ival_none();
+      QG_ASSERT_OK(qg_run_method(m, NULL, "forward", &arg, 1, NULL, &res));
+      cr_assert_eq(res.kind, QG_IVAL_TENSOR);
+      outs[debug] = res.u.tensor;
+      qg_ival_release(&arg);
+      qg_module_free(m);
+    }
+    double maxd = 0;
+    for (int64_t k = 0; k < qg_tensor_numel(outs[0]); k++) {
+      double dd = fabs(qg_tensor_get_flat(outs[0], k) - qg_tensor_get_flat(outs[1], k));
+      if (dd > maxd) maxd = dd;
+    }
+    cr_assert(maxd <= 0.02, "%s: debug and final differ by %g", fx[f], maxd); /* output scale ~0.006 */
+    qg_tensor_release(outs[0]);
+    qg_tensor_release(outs[1]);
+    qg_qconfig_dict_free(&d);
+    qg_named_tensors_free(&data);
+    qg_named_tensors_free(&io);
+  }
 }
