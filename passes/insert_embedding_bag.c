@@ -4,24 +4,14 @@
  * quantized::embedding_bag_{byte,4bit}_rowwise_offsets on the prepacked weight. */
 #include <string.h>
 
+#include "passes/constant_impl.h"
 #include "passes/passes.h"
 #include "passes/quant_helper.h"
 
-static qg_status constant(qg_graph_t *g, qg_node_t *before, const qg_type_t *t, int kind, int64_t i, double f,
-                          qg_value_t **out) {
-  qg_node_t *n = NULL;
-  QG_TRY(qg_node_create(g, QG_SYM_prim_Constant, 1, &n));
-  qg_sym_t value;
-  qg_status st = qg_sym_intern("value", &value);
-  if (st == QG_OK && kind == 'i') st = qg_node_set_i(n, value, i);
-  if (st == QG_OK && kind == 'f') st = qg_node_set_f(n, value, f);
-  if (st != QG_OK) {
-    qg_node_destroy(n);
-    return st;
-  }
-  qg_value_set_type(n->outputs[0], t);
-  qg_node_insert_before(n, before);
-  *out = n->outputs[0];
+/* A prim::Constant holding scalar v before `before`. */
+static qg_status constant(qg_graph_t *g, qg_node_t *before, const qg_type_t *t, qg_ival v, qg_value_t **out) {
+  QG_TRY(qg__constant_insert(g, before, &v, t, out));
+  QG_ASSERT(*out); /* scalars are always representable */
   return QG_OK;
 }
 
@@ -65,9 +55,9 @@ qg_status qg__insert_embedding_bag(qg_graph_t *g, qg_node_t *observer_call, cons
   qg_value_t *pin[4] = {w, NULL, NULL, NULL};
   size_t npin = 1;
   if (four) {
-    QG_TRY(constant(g, f, qg_type_bool(), 'i', 0, 0, &pin[1]));
-    QG_TRY(constant(g, f, qg_type_int(), 'i', 200, 0, &pin[2]));
-    QG_TRY(constant(g, f, qg_type_float(), 'f', 0, 0.16, &pin[3]));
+    QG_TRY(constant(g, f, qg_type_bool(), qg_ival_bool(0), &pin[1]));
+    QG_TRY(constant(g, f, qg_type_int(), qg_ival_int(200), &pin[2]));
+    QG_TRY(constant(g, f, qg_type_float(), qg_ival_double(0.16), &pin[3]));
     npin = 4;
   }
   qg_sym_t k_pack, k_op;
@@ -76,8 +66,8 @@ qg_status qg__insert_embedding_bag(qg_graph_t *g, qg_node_t *observer_call, cons
                             : "quantized::embedding_bag_byte_rowwise_offsets",
                        &k_op));
   qg_value_t *falsev = NULL, *nonev = NULL, *mode0 = NULL;
-  QG_TRY(constant(g, f, qg_type_bool(), 'i', 0, 0, &falsev));
-  QG_TRY(constant(g, f, qg_type_prim(QG_TYPE_NONE), 'n', 0, 0, &nonev));
+  QG_TRY(constant(g, f, qg_type_bool(), qg_ival_bool(0), &falsev));
+  QG_TRY(constant(g, f, qg_type_prim(QG_TYPE_NONE), qg_ival_none(), &nonev));
   qg_node_t *pack = NULL, *q = NULL;
   QG_TRY(qg_node_create(g, k_pack, 1, &pack));
   for (size_t i = 0; i < npin; i++) QG_TRY(qg_node_add_input(pack, pin[i]));
@@ -88,7 +78,7 @@ qg_status qg__insert_embedding_bag(qg_graph_t *g, qg_node_t *observer_call, cons
                         falsev,           f->inputs[6], nonev,        f->inputs[7]};
     memcpy(in, a, sizeof a);
   } else {
-    QG_TRY(constant(g, f, qg_type_int(), 'i', 0, 0, &mode0)); /* F.embedding_bag: mode sum */
+    QG_TRY(constant(g, f, qg_type_int(), qg_ival_int(0), &mode0)); /* F.embedding_bag: mode sum */
     qg_value_t *a[9] = {pack->outputs[0], f->inputs[1], f->inputs[3], f->inputs[6], mode0,
                         falsev,           f->inputs[9], nonev,        f->inputs[10]};
     memcpy(in, a, sizeof a);

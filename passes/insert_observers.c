@@ -308,14 +308,10 @@ static qg_status record(helper *h, qg_value_t *v, const qg_observer_spec *spec, 
   return set_add(block_observed, target);
 }
 
-static qg_status new_observer(helper *h, const qg_observer_spec *spec, qg_ival *out) {
-  return qg_observer_new(h->m->cu, spec, out);
-}
-
 /* Registers a fresh observer `name` on obj (adding the slot to its class if needed). */
 static qg_status attach_observer(helper *h, const qg_ival *obj, const char *name, const qg_observer_spec *spec) {
   qg_ival o = qg_ival_none();
-  QG_TRY(new_observer(h, spec, &o));
+  QG_TRY(qg_observer_new(h->m->cu, spec, &o));
   qg_type_t *cls = (qg_type_t *)obj->u.obj->type;
   qg_status st = QG_OK;
   if (qg_class_find_slot(cls, name) < 0) st = qg_class_add_slot(cls, name, o.u.obj->type, QG_SLOT_MODULE);

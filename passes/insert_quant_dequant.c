@@ -14,6 +14,7 @@
 #include "base/strbuf.h"
 #include "base/vec.h"
 #include "ir/ir_impl.h"
+#include "passes/constant_impl.h"
 #include "passes/passes.h"
 #include "passes/prepare_impl.h"
 #include "passes/quant_helper.h"
@@ -169,7 +170,7 @@ static qg_status attr_name(const qg_ival *obj, const qg_value_t *v, const char *
 
 /* ---- node insertion --------------------------------------------------------------------------- */
 
-static qg_status new_node(iqd *h, qg_graph_t *g, qg_sym_t kind, qg_value_t *const *in, size_t nin, size_t nout,
+static qg_status new_node(qg_graph_t *g, qg_sym_t kind, qg_value_t *const *in, size_t nin, size_t nout,
                           qg_node_t *after, qg_node_t **out) {
   qg_node_t *n = NULL;
   QG_TRY(qg_node_create(g, kind, nout, &n));
@@ -181,14 +182,13 @@ static qg_status new_node(iqd *h, qg_graph_t *g, qg_sym_t kind, qg_value_t *cons
   }
   qg_node_insert_after(n, after);
   *out = n;
-  (void)h;
   return QG_OK;
 }
 
 static qg_status get_attr(iqd *h, qg_graph_t *g, const char *name, const qg_type_t *type, qg_node_t *after,
                           qg_node_t **out) {
   qg_value_t *self = qg_graph_input(g, 0);
-  QG_TRY(new_node(h, g, QG_SYM_prim_GetAttr, &self, 1, 1, after, out));
+  QG_TRY(new_node(g, QG_SYM_prim_GetAttr, &self, 1, 1, after, out));
   QG_TRY(qg_node_set_s(*out, h->sym_name, name));
   qg_value_set_type((*out)->outputs[0], type);
   return qg_value_set_name((*out)->outputs[0], name); /* PyTorch's insertGetAttr names it so */
@@ -202,9 +202,9 @@ static qg_status quant_dequant(iqd *h, qg_graph_t *g, qg_value_t **in, size_t ni
                                const qg_value_t *orig, qg_node_t *after, qg_node_t **dequant) {
   qg_node_t *q = NULL;
   qg_sym_t kind = per_channel ? QG_SYM_aten_quantize_per_channel : QG_SYM_aten_quantize_per_tensor;
-  QG_TRY(new_node(h, g, kind, in, nin, 1, after, &q));
+  QG_TRY(new_node(g, kind, in, nin, 1, after, &q));
   QG_TRY(qg_qh_name_after(q->outputs[0], orig, ".quant"));
-  QG_TRY(new_node(h, g, QG_SYM_aten_dequantize, &q->outputs[0], 1, 1, q, dequant));
+  QG_TRY(new_node(g, QG_SYM_aten_dequantize, &q->outputs[0], 1, 1, q, dequant));
   return qg_qh_name_after((*dequant)->outputs[0], orig, ".dequant.0");
 }
 
@@ -228,13 +228,14 @@ static qg_status insert_choose_qparams(iqd *h, obs_call *c, qg_node_t **dequant)
   qg_value_t *x = c->call->outputs[0];
   const qg_value_t *orig = c->call->inputs[1];
   qg_node_t *rr = NULL, *choose = NULL, *dtype = NULL;
-  QG_TRY(new_node(h, g, QG_SYM_prim_Constant, NULL, 0, 1, c->call, &rr));
-  QG_TRY(qg_node_set_i(rr, h->sym_value, 1));
-  qg_value_set_type(rr->outputs[0], qg_type_bool());
+  qg_value_t *rrv = NULL;
+  qg_ival reduce_range = qg_ival_bool(1); /* hard-coded by PyTorch ("qnnpack ignores it") */
+  QG_TRY(qg__constant_insert(g, c->call->next, &reduce_range, qg_type_bool(), &rrv));
+  rr = rrv->node;
   qg_sym_t k_choose;
   QG_TRY(sym("aten::_choose_qparams_per_tensor", &k_choose));
   qg_value_t *cin[2] = {x, rr->outputs[0]};
-  QG_TRY(new_node(h, g, k_choose, cin, 2, 2, rr, &choose));
+  QG_TRY(new_node(g, k_choose, cin, 2, 2, rr, &choose));
   qg_value_set_type(choose->outputs[0], qg_type_float());
   qg_value_set_type(choose->outputs[1], qg_type_int());
   QG_TRY(qg_qh_name_after(choose->outputs[0], orig, ".scale"));
@@ -248,7 +249,7 @@ static qg_status insert_choose_qparams(iqd *h, obs_call *c, qg_node_t **dequant)
 static qg_status insert_saturate(iqd *h, obs_call *c, qg_node_t **out) {
   qg_sym_t k;
   QG_TRY(sym("aten::_saturate_weight_to_fp16", &k));
-  QG_TRY(new_node(h, c->call->graph, k, &c->call->outputs[0], 1, 1, c->call, out));
+  QG_TRY(new_node(c->call->graph, k, &c->call->outputs[0], 1, 1, c->call, out));
   qg_value_set_type((*out)->outputs[0], c->call->inputs[1]->type);
   return QG_OK;
 }

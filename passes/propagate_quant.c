@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "base/vec.h"
+#include "passes/constant_impl.h"
 #include "passes/passes.h"
 #include "passes/quant_helper.h"
 
@@ -47,11 +48,13 @@ static qg_status add_node(qg_graph_t *g, const char *kind, qg_value_t *const *in
   return QG_OK;
 }
 
-static qg_status constant(qg_graph_t *g, const qg_type_t *t, int64_t i, double f, qg_node_t *after, qg_node_t **out) {
-  QG_TRY(add_node(g, "prim::Constant", NULL, 0, t, after, out));
-  qg_sym_t value;
-  QG_TRY(qg_sym_intern("value", &value));
-  return t->kind == QG_TYPE_FLOAT ? qg_node_set_f(*out, value, f) : qg_node_set_i(*out, value, i);
+/* A prim::Constant holding scalar v right after `after`. */
+static qg_status constant(qg_graph_t *g, const qg_type_t *t, qg_ival v, qg_node_t *after, qg_node_t **out) {
+  qg_value_t *c = NULL;
+  QG_TRY(qg__constant_insert(g, after->next, &v, t, &c));
+  QG_ASSERT(c); /* scalars are always representable */
+  *out = c->node;
+  return QG_OK;
 }
 
 /* Quantizes `out` (an output of n) after n with the given qparam values, then gives each use a
@@ -87,8 +90,8 @@ static qg_status quantize_scalar_arg(qg_graph_t *g, qg_node_t *n, uint32_t i, qg
   qg_value_t *v = n->inputs[i];
   if (v->type->kind == QG_TYPE_NONE) return QG_OK;
   qg_node_t *anchor = n->prev, *none = NULL, *f32 = NULL, *st = NULL, *q = NULL, *d = NULL, *item = NULL, *last;
-  QG_TRY(constant(g, qg_type_int(), 6, 0, anchor, &f32));
-  QG_TRY(add_node(g, "prim::Constant", NULL, 0, qg_type_prim(QG_TYPE_NONE), f32, &none));
+  QG_TRY(constant(g, qg_type_int(), qg_ival_int(6), anchor, &f32)); /* dtype float */
+  QG_TRY(constant(g, qg_type_prim(QG_TYPE_NONE), qg_ival_none(), f32, &none));
   qg_value_t *sin[5] = {v, f32->outputs[0], none->outputs[0], none->outputs[0], none->outputs[0]};
   QG_TRY(add_node(g, "aten::scalar_tensor", sin, 5, qg_type_tensor(), none, &st));
   qg_value_t *qp[3];
@@ -117,9 +120,9 @@ static qg_status propagate_qparams(qg_graph_t *g, qg_node_t *n, qg_value_t *out,
 static qg_status fixed_qparams(qg_graph_t *g, qg_node_t *n, qg_value_t *out) {
   int tanh = qg_qh_is_aten(n, "tanh") || qg_qh_is_aten(n, "tanh_");
   qg_node_t *s = NULL, *z = NULL, *d = NULL;
-  QG_TRY(constant(g, qg_type_float(), 0, tanh ? 0.0078125 : 0.00390625, n, &s));
-  QG_TRY(constant(g, qg_type_int(), tanh ? 128 : 0, 0, s, &z));
-  QG_TRY(constant(g, qg_type_int(), 13, 0, z, &d));
+  QG_TRY(constant(g, qg_type_float(), qg_ival_double(tanh ? 0.0078125 : 0.00390625), n, &s));
+  QG_TRY(constant(g, qg_type_int(), qg_ival_int(tanh ? 128 : 0), s, &z));
+  QG_TRY(constant(g, qg_type_int(), qg_ival_int(13), z, &d)); /* quint8 */
   qg_value_t *qp[3] = {s->outputs[0], z->outputs[0], d->outputs[0]};
   return requantize(g, out, qp, d);
 }

@@ -8,6 +8,7 @@
 
 #include "base/strbuf.h"
 #include "base/vec.h"
+#include "passes/constant_impl.h"
 #include "passes/passes.h"
 #include "passes/quant_helper.h"
 
@@ -219,31 +220,6 @@ static int shared_clamp_scalar(const qg_node_t *n) {
          clamp_scalar_use(n->outputs[0]);
 }
 
-/* A copy of constant node c (attributes included) before `before`. */
-static qg_status clone_constant(qg_graph_t *g, const qg_node_t *c, qg_node_t *before, qg_value_t **out) {
-  qg_node_t *n = NULL;
-  QG_TRY(qg_node_create(g, QG_SYM_prim_Constant, 1, &n));
-  qg_status st = QG_OK;
-  for (uint32_t i = 0; st == QG_OK && i < c->nattrs; i++) {
-    const qg_attr *a = &c->attrs[i];
-    switch (a->kind) {
-    case QG_ATTR_INT: st = qg_node_set_i(n, a->name, a->i); break;
-    case QG_ATTR_FLOAT: st = qg_node_set_f(n, a->name, a->f); break;
-    case QG_ATTR_STRING: st = qg_node_set_s(n, a->name, a->s); break;
-    case QG_ATTR_TENSOR: st = qg_node_set_t(n, a->name, a->t); break;
-    default: st = qg_set_error(QG_STATUS_UNSUPPORTED, "cloning a constant with a list attribute");
-    }
-  }
-  if (st != QG_OK) {
-    qg_node_destroy(n);
-    return st;
-  }
-  qg_value_set_type(n->outputs[0], c->outputs[0]->type);
-  qg_node_insert_before(n, before);
-  *out = n->outputs[0];
-  return QG_OK;
-}
-
 qg_status qg_replicate_clamp_scalar_args_graph(qg_graph_t *g, qg_pass_report *report) {
   node_vec cs = {0};
   qg_status st = collect(qg_graph_block(g), shared_clamp_scalar, &cs);
@@ -252,7 +228,7 @@ qg_status qg_replicate_clamp_scalar_args_graph(qg_graph_t *g, qg_pass_report *re
     while (st == QG_OK && v->nuses) {
       qg_use_t u = v->uses[0];
       qg_value_t *nv = NULL;
-      st = clone_constant(g, cs.data[i], u.user, &nv);
+      st = qg__constant_clone(g, u.user, cs.data[i], &nv);
       if (st == QG_OK) st = qg_node_replace_input(u.user, u.offset, nv);
     }
     if (report) report->changed++;
