@@ -80,7 +80,12 @@ static qg_status batch_args(const qg_named_tensors *data, long batch, qg_ival *a
     if ((size_t)a >= max)
       return qg_set_error(QG_STATUS_INVALID_ARGUMENT, "calibration data: tensor \"%s\": argument index too large",
                           data->names[i]);
-    args[a] = qg_ival_tensor(data->tensors[i]); /* borrowed */
+    /* A copy: a model with in-place ops (F.hardswish(x, inplace=True)) would otherwise rewrite
+     * the caller's data, and a second calibration on it would see other values. */
+    qg_tensor *copy = NULL;
+    QG_TRY(qg_tensor_to_dtype(data->tensors[i], data->tensors[i]->dtype, &copy));
+    qg_ival_release(&args[a]);
+    args[a] = qg_ival_tensor(copy);
     if ((size_t)a + 1 > *nargs) *nargs = (size_t)a + 1;
   }
   for (size_t a = 0; a < *nargs; a++)
@@ -161,6 +166,7 @@ qg_status qg_calibrate(qg_module *m, const qg_named_tensors *data, int num_threa
     if (st == QG_OK) st = qg_runner_run(r, NULL, "forward", args, nargs, &res);
     if (st != QG_OK && st != QG_STATUS_OOM) st = qg_error_prefix(st, "calibration batch %ld", batches[b]);
     qg_ival_release(&res);
+    for (size_t a = 0; a < max_args; a++) qg_ival_release(&args[a]);
     if (st == QG_OK) {
       s.batches++;
       if (progress) progress(b + 1, nb, progress_ud);

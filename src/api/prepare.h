@@ -24,7 +24,8 @@ qg_status qg_prepare(qg_module *m, const qg_qconfig_dict *dict, int dynamic, int
 /* Calibration: runs forward on every batch of `data`, whose tensors are named
  * "<batch>.<arg>" ("0.0", "0.1", "1.0", ...): batch b's arguments are "<b>.0" ... in order.
  * Batches run in increasing number; a gap in arguments or a name of another form is an error
- * naming it. progress (optional) is called after each batch. */
+ * naming it. progress (optional) is called after each batch. The model runs on copies of the
+ * tensors: data is never modified, even by in-place ops. */
 typedef struct qg_calibration_stats {
   size_t batches;
   size_t observers;        /* observer objects in the module */
