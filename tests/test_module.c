@@ -70,6 +70,18 @@ Test(value, format_double_reads_back) {
   qg_format_double(NAN, &b);
   cr_assert_str_eq(qg_strbuf_cstr(&b), "1.0 1e-05 -inf nan");
   qg_strbuf_free(&b);
+  /* the shortest form, as Python's repr(): a float32 value widened needs 17 digits */
+  const struct {
+    double d;
+    const char *want;
+  } shortest[] = {{0.1, "0.1"}, {(double)0.1f, "0.10000000149011612"}, {1.0 / 3.0, "0.3333333333333333"},
+                  {2.5e-7, "2.5e-07"}, {123456789.0, "123456789.0"}};
+  for (size_t i = 0; i < sizeof shortest / sizeof shortest[0]; i++) {
+    qg_strbuf c = QG_STRBUF_INIT;
+    qg_format_double(shortest[i].d, &c);
+    cr_expect_str_eq(qg_strbuf_cstr(&c), shortest[i].want);
+    qg_strbuf_free(&c);
+  }
 }
 
 static qg_status value_ops(void *ud) {

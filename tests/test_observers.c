@@ -10,6 +10,7 @@
 #include "base/alloc.h"
 #include "observers/replay.h"
 #include "quant/observer.h"
+#include "quant/observer_impl.h"
 #include "quant/qparams.h"
 #include "util/testutil.h"
 
@@ -52,6 +53,79 @@ Test(observers, choose_qparams_recorded) { both(qg_obs_replay_choose, "ChooseQua
 Test(observers, torch_sum_order) { both(qg_obs_replay_sums, "torch.sum"); }
 
 Test(observers, histogram_search_internals) { both(qg_obs_replay_internals, "search internals"); }
+
+/* The same recordings through the scalar loop (the one CPUs without AVX2 run). */
+Test(observers, histogram_search_internals_scalar) {
+  qg__obs_search_force_scalar(1);
+  both(qg_obs_replay_internals, "search internals, scalar loop");
+  qg__obs_search_force_scalar(0);
+}
+
+/* A histogram observer over `bins` bins filled from a seeded generator, with min/max given. */
+static qg_ival random_histogram(qg_cu_t *cu, int64_t bins, qg_dtype dtype, float mn, float mx, unsigned seed) {
+  qg_observer_spec spec;
+  qg_observer_spec_default(QG_OBSERVER_HISTOGRAM, &spec);
+  spec.dtype = dtype;
+  spec.bins = bins;
+  qg_ival obs;
+  QG_ASSERT_OK(qg_observer_new(cu, &spec, &obs));
+  int64_t shape[1] = {bins}, one[1] = {1};
+  qg_tensor *h, *lo, *hi;
+  QG_ASSERT_OK(qg_tensor_create(QG_DTYPE_F32, 1, shape, &h));
+  QG_ASSERT_OK(qg_tensor_create(QG_DTYPE_F32, 1, one, &lo));
+  QG_ASSERT_OK(qg_tensor_create(QG_DTYPE_F32, 1, one, &hi));
+  float *hd = qg_tensor_data(h);
+  for (int64_t i = 0; i < bins; i++) {
+    seed = seed * 1103515245u + 12345u;
+    hd[i] = (seed >> 16) % 7 == 0 ? 0.0f : (float)((seed >> 8) % 1000); /* counts, some empty bins */
+  }
+  *(float *)qg_tensor_data(lo) = mn;
+  *(float *)qg_tensor_data(hi) = mx;
+  QG_ASSERT_OK(qg_ival_object_put(&obs, "histogram", qg_ival_tensor(h)));
+  QG_ASSERT_OK(qg_ival_object_put(&obs, "min_val", qg_ival_tensor(lo)));
+  QG_ASSERT_OK(qg_ival_object_put(&obs, "max_val", qg_ival_tensor(hi)));
+  return obs;
+}
+
+/* The AVX2 loop (where the CPU has it) against the scalar one, bit for bit, on ranges whose
+ * quantiles land on and between bin edges (the exact-fmod fix-ups), odd bin counts (the scalar
+ * tail) and both 8-bit dtypes. */
+Test(observers, histogram_search_vector_equals_scalar) {
+  static const struct {
+    int64_t bins;
+    qg_dtype dtype;
+    float mn, mx;
+  } cases[] = {{2048, QG_DTYPE_QUINT8, -3.0f, 5.0f}, {2051, QG_DTYPE_QINT8, -1e-3f, 7e-4f},
+               {77, QG_DTYPE_QUINT8, 0.0f, 1.0f},     {2048, QG_DTYPE_QINT8, -100.0f, 0.25f},
+               {4096, QG_DTYPE_QUINT8, 0.1f, 0.3f},   {9, QG_DTYPE_QUINT8, -2.0f, 2.0f}};
+  qg_cu_t *cu;
+  QG_ASSERT_OK(qg_cu_create(&cu));
+  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+    qg_ival obs = random_histogram(cu, cases[k].bins, cases[k].dtype, cases[k].mn, cases[k].mx, 7u + (unsigned)k);
+    qg__obs o;
+    QG_ASSERT_OK(qg__obs_read(&obs, &o));
+    const int64_t b = cases[k].bins;
+    const int64_t ranges[][2] = {{0, b - 1}, {1, b - 2}, {b / 3, b / 2}, {b / 2, b / 2}, {0, 0}, {b - 1, b - 1}, {5 % b, b - 1}};
+    for (size_t r = 0; r < sizeof ranges / sizeof ranges[0]; r++) {
+      double vec, sca;
+      QG_ASSERT_OK(qg__obs_quantization_error(&o, ranges[r][0], ranges[r][1], &vec));
+      qg__obs_search_force_scalar(1);
+      QG_ASSERT_OK(qg__obs_quantization_error(&o, ranges[r][0], ranges[r][1], &sca));
+      qg__obs_search_force_scalar(0);
+      cr_expect(memcmp(&vec, &sca, sizeof vec) == 0, "case %zu, range [%lld, %lld]: vector %.17g, scalar %.17g", k,
+                (long long)ranges[r][0], (long long)ranges[r][1], vec, sca);
+    }
+    float mn[2], mx[2];
+    QG_ASSERT_OK(qg__obs_histogram_search(&o, &mn[0], &mx[0]));
+    qg__obs_search_force_scalar(1);
+    QG_ASSERT_OK(qg__obs_histogram_search(&o, &mn[1], &mx[1]));
+    qg__obs_search_force_scalar(0);
+    cr_expect(mn[0] == mn[1] && mx[0] == mx[1], "case %zu: search (%.9g, %.9g) vs scalar (%.9g, %.9g)", k, mn[0], mx[0],
+              mn[1], mx[1]);
+    qg_ival_release(&obs);
+  }
+  qg_cu_release(cu);
+}
 
 /* ---- qparam math edge cases ---------------------------------------------------------------- */
 

@@ -161,6 +161,57 @@ Test(qops, vector_and_scalar_quantize_differ_on_nan_and_overflow) {
   cr_expect_eq(qg_q_quantize_scalar(QG_DTYPE_QUINT8, 1.0, 200, INFINITY), 255);
 }
 
+/* Values that exercise every branch of both element forms: ties, NaN, infinities, overflow
+ * past 2^31, tiny and negative values; 37 elements so loops have a remainder. */
+static qg_tensor *edge_values(int64_t rows) {
+  static const float special[] = {0.5f, 1.5f, 2.5f, -0.5f, -2.5f, NAN, INFINITY, -INFINITY, 3e9f, -3e9f, 1e-30f, -0.0f};
+  const int64_t cols = 37, shape[2] = {rows, cols};
+  qg_tensor *t;
+  QG_ASSERT_OK(qg_tensor_create(QG_DTYPE_F32, 2, shape, &t));
+  float *d = qg_tensor_data(t);
+  unsigned seed = 11;
+  for (int64_t i = 0; i < rows * cols; i++) {
+    seed = seed * 1103515245u + 12345u;
+    d[i] = i % 5 == 0 ? special[(i / 5) % 12] : ((float)((seed >> 8) % 20001) - 10000.0f) * 0.0371f;
+  }
+  return t;
+}
+
+/* The AVX2 quantize loops (where the CPU has them) store the same integers as the scalar ones. */
+Test(qops, vector_quantize_loops_equal_scalar) {
+  qg_tensor *x = edge_values(5);
+  const qg_dtype dtypes[2] = {QG_DTYPE_QUINT8, QG_DTYPE_QINT8};
+  const int64_t zps[2][3] = {{0, 128, 255}, {-128, 0, 127}};
+  for (int d = 0; d < 2; d++)
+    for (int z = 0; z < 3; z++) {
+      qg_tensor *r[2][2];
+      int64_t cshape[1] = {5};
+      qg_tensor *sc, *zp;
+      QG_ASSERT_OK(qg_tensor_create(QG_DTYPE_F64, 1, cshape, &sc));
+      QG_ASSERT_OK(qg_tensor_create(QG_DTYPE_I64, 1, cshape, &zp));
+      for (int c = 0; c < 5; c++) {
+        ((double *)qg_tensor_data(sc))[c] = 0.05 * (c + 1);
+        ((int64_t *)qg_tensor_data(zp))[c] = zps[d][(z + c) % 3];
+      }
+      for (int scalar = 0; scalar < 2; scalar++) {
+        qg__quantize_force_scalar(scalar);
+        QG_ASSERT_OK(qg_cpu_quantize_per_tensor(x, 0.37, zps[d][z], dtypes[d], &r[0][scalar]));
+        QG_ASSERT_OK(qg_cpu_quantize_per_channel(x, sc, zp, 0, dtypes[d], &r[1][scalar]));
+      }
+      qg__quantize_force_scalar(0);
+      for (int k = 0; k < 2; k++) {
+        cr_expect(memcmp(qg_tensor_data(r[k][0]), qg_tensor_data(r[k][1]), (size_t)qg_tensor_numel(x)) == 0,
+                  "%s, %s, zero point %lld: vector and scalar loops differ", k ? "per channel" : "per tensor",
+                  qg_dtype_info(dtypes[d])->name, (long long)zps[d][z]);
+        qg_tensor_release(r[k][0]);
+        qg_tensor_release(r[k][1]);
+      }
+      qg_tensor_release(sc);
+      qg_tensor_release(zp);
+    }
+  qg_tensor_release(x);
+}
+
 Test(qops, vector_dequantize_premultiplies_the_zero_point) {
   /* fma(scale, q, -zp * scale) rounds zp * scale first: for scale 0.1, zp 3, q 7 the two forms
    * land on different float32 values */

@@ -358,14 +358,25 @@ void qg_format_double(double d, qg_strbuf *out) {
     qg_strbuf_append(out, d < 0 ? "-inf" : "inf");
     return;
   }
-  /* Shortest %g form that reads back exactly (as Python's repr does). */
-  char buf[64];
-  for (int prec = 1; prec <= 17; prec++) {
-    snprintf(buf, sizeof buf, "%.*g", prec, d);
-    if (strtod(buf, NULL) == d) break;
+  /* Shortest %g form that reads back exactly (as Python's repr does). If p digits read back,
+   * so do p + 1 (the nearer p + 1 digit decimal is at least as close), so the shortest
+   * precision is found by bisection: about 4 conversions instead of up to 17 (per-channel
+   * scales, stored as float64 copies of float32 values, need 16-17 digits). */
+  char buf[64], best[64];
+  snprintf(best, sizeof best, "%.17g", d); /* 17 digits always read back */
+  int lo = 1, hi = 17;
+  while (lo < hi) {
+    int mid = (lo + hi) / 2;
+    snprintf(buf, sizeof buf, "%.*g", mid, d);
+    if (strtod(buf, NULL) == d) {
+      hi = mid;
+      memcpy(best, buf, sizeof best);
+    } else {
+      lo = mid + 1;
+    }
   }
-  qg_strbuf_append(out, buf);
-  if (!strpbrk(buf, ".eEn")) qg_strbuf_append(out, ".0");
+  qg_strbuf_append(out, best);
+  if (!strpbrk(best, ".eEn")) qg_strbuf_append(out, ".0");
 }
 
 void qg_ival_describe(const qg_ival *v, qg_strbuf *out) {

@@ -52,6 +52,8 @@ qg_status qg__obs_histogram_forward(const qg__obs *o, const qg_tensor *x) QG_MUS
 qg_status qg__obs_histogram_search(const qg__obs *o, float *new_min, float *new_max) QG_MUST_USE;
 /* _compute_quantization_error(start, end) over the observer's histogram. */
 qg_status qg__obs_quantization_error(const qg__obs *o, int64_t start, int64_t end, double *out) QG_MUST_USE;
+/* Tests: 1 makes the search use its scalar loop instead of the AVX2 one (same results). */
+void qg__obs_search_force_scalar(int on);
 /* Lanes of PyTorch's vectorised float sum (Vectorized<float> in SumKernel.cpp) for a variant's
  * torch: 8 on x86-64 for both torch 1.13 (AVX2) and torch 2.15 (measured against torch.sum; 2.15
  * reports AVX-512 but its float sum still runs 8 lanes wide). */

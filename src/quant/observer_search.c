@@ -52,27 +52,130 @@ typedef struct search {
   float *norm; /* bins scratch floats */
 } search;
 
+/* The float32 constants of one _compute_quantization_error call. */
+typedef struct error_consts {
+  float fbw, fdbw, half, nhalf, top, mid, ones_half;
+} error_consts;
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define QG__SEARCH_AVX2 1
+#define AVX2 __attribute__((target("avx2")))
+
+static int have_avx2(void) {
+  static int cached = -1;
+  if (cached < 0) cached = __builtin_cpu_supports("avx2") ? 1 : 0;
+  return cached;
+}
+
+/* The vector path computes fmodf exactly in float64 (below), which needs the quotient
+ * |begin / dbw| < 2^28 so that q * dbw is exact: bins * dst_nbins bounds it. Other cases
+ * (qint32 histograms, a zero or non-finite width) stay scalar. */
+static int avx2_applies(const search *s, const error_consts *c) {
+  return have_avx2() && c->fbw > 0 && c->fdbw > 0 && isfinite(c->fbw) && isfinite(c->fdbw) &&
+         (double)(s->bins + 2) * s->dst_nbins < 268435456.0;
+}
+
+/* fmod(a, b) for b > 0, exact: q = trunc(a / b) in float64 may be one off when a / b rounds
+ * across an integer, so the remainder a - q * b (exact: q * b has at most 52 bits) is moved back
+ * into [0, b) (a >= 0) or (-b, 0] (a < 0) by one b. */
+AVX2 static inline __m256d fmod_pd(__m256d a, __m256d b) {
+  const __m256d zero = _mm256_setzero_pd();
+  __m256d q = _mm256_round_pd(_mm256_div_pd(a, b), _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+  __m256d r = _mm256_sub_pd(a, _mm256_mul_pd(q, b));
+  __m256d neg = _mm256_cmp_pd(a, zero, _CMP_LT_OQ);
+  __m256d add = _mm256_blendv_pd(_mm256_cmp_pd(r, zero, _CMP_LT_OQ), _mm256_cmp_pd(r, _mm256_sub_pd(zero, b), _CMP_LE_OQ), neg);
+  __m256d sub = _mm256_blendv_pd(_mm256_cmp_pd(r, b, _CMP_GE_OQ), _mm256_cmp_pd(r, zero, _CMP_GT_OQ), neg);
+  r = _mm256_add_pd(r, _mm256_and_pd(add, b));
+  return _mm256_sub_pd(r, _mm256_and_pd(sub, b));
+}
+
+/* div_floor(a, b) for b > 0 (the scalar function's steps; the sign of a zero result, which
+ * the scalar version keeps, does not reach the error: it only meets + 0.5 and subtractions). */
+AVX2 static inline __m256 div_floor_ps(__m256 a, __m256 b, __m256d bd) {
+  const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f), half = _mm256_set1_ps(0.5f);
+  __m256d lo = fmod_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(a)), bd);
+  __m256d hi = fmod_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(a, 1)), bd);
+  __m256 mod = _mm256_set_m128(_mm256_cvtpd_ps(hi), _mm256_cvtpd_ps(lo)); /* exact: fmod is a float */
+  __m256 div = _mm256_div_ps(_mm256_sub_ps(a, mod), b);
+  div = _mm256_sub_ps(div, _mm256_and_ps(_mm256_cmp_ps(mod, zero, _CMP_LT_OQ), one));
+  __m256 fl = _mm256_floor_ps(div);
+  return _mm256_add_ps(fl, _mm256_and_ps(_mm256_cmp_ps(_mm256_sub_ps(div, fl), half, _CMP_GT_OQ), one));
+}
+
+AVX2 static inline __m256 clamp_ps(__m256 v, __m256 top) {
+  return _mm256_min_ps(_mm256_max_ps(v, _mm256_setzero_ps()), top);
+}
+
+AVX2 static inline __m256 get_norm_ps(__m256 begin, __m256 end, __m256 density) {
+  const __m256 three = _mm256_set1_ps(3.0f);
+  __m256 e3 = _mm256_mul_ps(_mm256_mul_ps(end, end), end), b3 = _mm256_mul_ps(_mm256_mul_ps(begin, begin), begin);
+  return _mm256_mul_ps(density, _mm256_div_ps(_mm256_sub_ps(e3, b3), three));
+}
+
+/* error_terms_scalar for bins [0, bins - bins % 8), eight at a time with the same float32
+ * operations (no FMA); returns the number of bins done. */
+AVX2 static int64_t error_terms_avx2(const search *s, const error_consts *c, int64_t start) {
+  const __m256 fbw = _mm256_set1_ps(c->fbw), fdbw = _mm256_set1_ps(c->fdbw), top = _mm256_set1_ps(c->top);
+  const __m256 halfw = _mm256_set1_ps(c->half), nhalf = _mm256_set1_ps(c->nhalf), mid = _mm256_set1_ps(c->mid);
+  const __m256 ones_half = _mm256_set1_ps(c->ones_half), p5 = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f);
+  const __m256d bd = _mm256_set1_pd((double)c->fdbw);
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const int64_t n = s->bins - s->bins % 8;
+  for (int64_t i = 0; i < n; i += 8) {
+    __m256 k = _mm256_cvtepi32_ps(_mm256_add_epi32(_mm256_set1_epi32((int32_t)(i - start)), lane));
+    __m256 begin = _mm256_mul_ps(k, fbw), end_ = _mm256_add_ps(begin, fbw);
+    __m256 db = clamp_ps(div_floor_ps(begin, fdbw, bd), top);
+    __m256 db_center = _mm256_mul_ps(_mm256_add_ps(db, p5), fdbw);
+    __m256 de = clamp_ps(div_floor_ps(end_, fdbw, bd), top);
+    __m256 density = _mm256_div_ps(_mm256_loadu_ps(s->hist + i), fbw);
+    __m256 norm = _mm256_add_ps(_mm256_setzero_ps(), get_norm_ps(_mm256_sub_ps(begin, db_center), ones_half, density));
+    norm = _mm256_add_ps(norm, _mm256_mul_ps(_mm256_sub_ps(_mm256_sub_ps(de, db), one), _mm256_mul_ps(density, mid)));
+    __m256 de_center = _mm256_add_ps(_mm256_mul_ps(de, fdbw), halfw);
+    norm = _mm256_add_ps(norm, get_norm_ps(nhalf, _mm256_sub_ps(end_, de_center), density));
+    _mm256_storeu_ps(s->norm + i, norm);
+  }
+  return n;
+}
+#endif
+
+/* The per-bin L2 error terms of bins [from, to) into s->norm, one float32 op at a time. */
+static void error_terms_scalar(const search *s, const error_consts *c, int64_t start, int64_t from, int64_t to) {
+  for (int64_t i = from; i < to; i++) {
+    float begin = (float)(i - start) * c->fbw, end_ = begin + c->fbw;
+    float db = clampf(div_floor(begin, c->fdbw), 0.0f, c->top);
+    float db_center = (db + 0.5f) * c->fdbw;
+    float de = clampf(div_floor(end_, c->fdbw), 0.0f, c->top);
+    float density = s->hist[i] / c->fbw;
+    float norm = 0.0f;
+    norm += get_norm(begin - db_center, c->ones_half, density);
+    norm += (de - db - 1.0f) * (density * c->mid);
+    float de_center = de * c->fdbw + c->half;
+    norm += get_norm(c->nhalf, end_ - de_center, density);
+    s->norm[i] = norm;
+  }
+}
+
+static int force_scalar;
+void qg__obs_search_force_scalar(int on) { force_scalar = on; }
+
 static double quantization_error(const search *s, int64_t start, int64_t end) {
   double bw = ((double)s->max_val - (double)s->min_val) / (double)s->bins;
   double dbw = bw * (double)(end - start + 1) / s->dst_nbins;
   if (dbw == 0.0) return 0.0;
-  const float fbw = (float)bw, fdbw = (float)dbw, half = (float)(dbw / 2), nhalf = (float)(-dbw / 2);
-  const float top = (float)(s->dst_nbins - 1);
-  const float mid = (half * half * half - nhalf * nhalf * nhalf) / 3.0f; /* _get_norm(-w/2, w/2) / density */
-  const float ones_half = 1.0f * half;                                    /* torch.ones(bins) * (dbw / 2) */
-  for (int64_t i = 0; i < s->bins; i++) {
-    float begin = (float)(i - start) * fbw, end_ = begin + fbw;
-    float db = clampf(div_floor(begin, fdbw), 0.0f, top);
-    float db_center = (db + 0.5f) * fdbw;
-    float de = clampf(div_floor(end_, fdbw), 0.0f, top);
-    float density = s->hist[i] / fbw;
-    float norm = 0.0f;
-    norm += get_norm(begin - db_center, ones_half, density);
-    norm += (de - db - 1.0f) * (density * mid);
-    float de_center = de * fdbw + half;
-    norm += get_norm(nhalf, end_ - de_center, density);
-    s->norm[i] = norm;
-  }
+  error_consts c;
+  c.fbw = (float)bw;
+  c.fdbw = (float)dbw;
+  c.half = (float)(dbw / 2);
+  c.nhalf = (float)(-dbw / 2);
+  c.top = (float)(s->dst_nbins - 1);
+  c.mid = (c.half * c.half * c.half - c.nhalf * c.nhalf * c.nhalf) / 3.0f; /* _get_norm(-w/2, w/2) / density */
+  c.ones_half = 1.0f * c.half;                                                  /* torch.ones(bins) * (dbw / 2) */
+  int64_t done = 0;
+#if defined(QG__SEARCH_AVX2)
+  if (!force_scalar && avx2_applies(s, &c)) done = error_terms_avx2(s, &c, start);
+#endif
+  error_terms_scalar(s, &c, start, done, s->bins);
   return (double)qg__cascade_sum_f32(s->norm, s->bins, s->lanes);
 }
 
@@ -92,7 +195,7 @@ static qg_status search_of(const qg__obs *o, search *s, float **scratch) {
 }
 
 qg_status qg__obs_quantization_error(const qg__obs *o, int64_t start, int64_t end, double *out) {
-  search s;
+  search s = {0};
   float *scratch;
   QG_TRY(search_of(o, &s, &scratch));
   *out = quantization_error(&s, start, end);
@@ -101,7 +204,7 @@ qg_status qg__obs_quantization_error(const qg__obs *o, int64_t start, int64_t en
 }
 
 qg_status qg__obs_histogram_search(const qg__obs *o, float *new_min, float *new_max) {
-  search s;
+  search s = {0};
   float *scratch;
   QG_TRY(search_of(o, &s, &scratch));
   const int64_t bins = s.bins;

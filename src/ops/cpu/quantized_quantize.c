@@ -2,6 +2,7 @@
 #include "ops/cpu/quantized_quantize.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "ops/cpu/pointwise_common.h"
 #include "ops/cpu/quantized_common.h"
@@ -47,15 +48,87 @@ static qg_status check_scale(const char *fn, double scale) {
   return QG_OK;
 }
 
+/* A quantized tensor whose every element the caller writes (no zero fill: weights are large). */
+static qg_status new_quantized(qg_dtype dtype, const qg_tensor *like, qg_quantizer *q, qg_tensor **out) {
+  qg_tensor *t;
+  QG_TRY(qg_tensor_create_uninit(dtype, like->ndim, like->shape, &t));
+  qg_status st = qg_tensor_set_quantizer(t, q);
+  if (st != QG_OK) {
+    qg_tensor_release(t);
+    return st;
+  }
+  *out = t;
+  return QG_OK;
+}
+
+/* ---- 8-bit quantize loops, AVX2 where the CPU has it (same values as the scalar loops) ---- */
+static int force_scalar;
+void qg__quantize_force_scalar(int on) { force_scalar = on; }
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define QG__QUANTIZE_AVX2 1
+#define AVX2 __attribute__((target("avx2")))
+
+static int use_avx2(void) {
+  static int cached = -1;
+  if (cached < 0) cached = __builtin_cpu_supports("avx2") ? 1 : 0;
+  return cached && !force_scalar;
+}
+
+/* Eight int32 lanes (already in the dtype's range) stored as eight bytes. */
+AVX2 static inline void store8(__m256i v, int is_unsigned, uint8_t *dst) {
+  __m256i w = _mm256_packs_epi32(v, v); /* int16: lanes 0-3 0-3 | 4-7 4-7 */
+  w = is_unsigned ? _mm256_packus_epi16(w, w) : _mm256_packs_epi16(w, w);
+  int32_t lo = _mm_cvtsi128_si32(_mm256_castsi256_si128(w)), hi = _mm_cvtsi128_si32(_mm256_extracti128_si256(w, 1));
+  memcpy(dst, &lo, 4);
+  memcpy(dst + 4, &hi, 4);
+}
+
+/* quantize_val: clamp(zp + nearbyint(x * inv)) in float, NaN -> 0. Returns elements done. */
+AVX2 static int64_t quantize_val_avx2(const float *src, int64_t n, float inv, float zpf, float qmin, float qmax,
+                                      int is_unsigned, uint8_t *dst) {
+  const __m256 vinv = _mm256_set1_ps(inv), vzp = _mm256_set1_ps(zpf), lo = _mm256_set1_ps(qmin),
+               hi = _mm256_set1_ps(qmax);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 r = _mm256_round_ps(_mm256_mul_ps(_mm256_loadu_ps(src + i), vinv), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 v = _mm256_add_ps(vzp, r);
+    __m256 ordered = _mm256_cmp_ps(v, v, _CMP_ORD_Q);
+    v = _mm256_and_ps(_mm256_min_ps(_mm256_max_ps(v, lo), hi), ordered);
+    store8(_mm256_cvttps_epi32(v), is_unsigned, dst + i);
+  }
+  return i;
+}
+
+/* fbgemm's vector quantize (qg_q_quantize_vec): min(x * inv, clip) (NaN -> clip), cvtps2dq,
+ * + zp wrapping, clamp. Returns elements done. */
+AVX2 static int64_t quantize_vec_avx2(const float *src, int64_t n, float inv, int32_t zp, int32_t qmin, int32_t qmax,
+                                      int is_unsigned, uint8_t *dst) {
+  const __m256 vinv = _mm256_set1_ps(inv), clip = _mm256_set1_ps(2147483520.0f);
+  const __m256i vzp = _mm256_set1_epi32(zp), lo = _mm256_set1_epi32(qmin), hi = _mm256_set1_epi32(qmax);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 y = _mm256_min_ps(_mm256_mul_ps(_mm256_loadu_ps(src + i), vinv), clip);
+    __m256i r = _mm256_add_epi32(_mm256_cvtps_epi32(y), vzp);
+    store8(_mm256_min_epi32(_mm256_max_epi32(r, lo), hi), is_unsigned, dst + i);
+  }
+  return i;
+}
+#endif
+
 qg_status qg_cpu_quantize_per_tensor(qg_tensor *x, double scale, int64_t zero_point, qg_dtype dtype,
                                      qg_tensor **out) {
   static const char fn[] = "quantize_tensor_per_tensor_affine";
   QG_TRY(check_scale("quantize_per_tensor", scale));
   QG_TRY(check_quantize_args("quantize_per_tensor", x, dtype));
   QG_TRY(check_zero_point(fn, dtype, zero_point));
-  qg_tensor *c, *r;
-  QG_TRY(qg_tensor_contiguous(x, &c));
-  qg_status st = qg_q_new(dtype, x->ndim, x->shape, scale, zero_point, &r);
+  qg_tensor *c, *r = NULL;
+  qg_quantizer *q;
+  QG_TRY(qg_quantizer_per_tensor(scale, zero_point, &q));
+  qg_status st = qg_tensor_contiguous(x, &c);
+  if (st == QG_OK) st = new_quantized(dtype, x, q, &r);
+  qg_quantizer_release(q);
   if (st != QG_OK) {
     qg_tensor_release(c);
     return st;
@@ -64,7 +137,15 @@ qg_status qg_cpu_quantize_per_tensor(qg_tensor *x, double scale, int64_t zero_po
   const float inv = 1.0f / (float)scale;
   const float *src = qg_tensor_data(c);
   void *dst = qg_tensor_data(r);
-  for (int64_t i = 0, n = qg_tensor_numel(c); i < n; i++)
+  int64_t i = 0, n = qg_tensor_numel(c);
+#if defined(QG__QUANTIZE_AVX2)
+  if (dtype != QG_DTYPE_QINT32 && use_avx2()) {
+    int64_t qmin, qmax;
+    qg_q_range(dtype, &qmin, &qmax);
+    i = quantize_vec_avx2(src, n, inv, (int32_t)zero_point, (int32_t)qmin, (int32_t)qmax, dtype == QG_DTYPE_QUINT8, dst);
+  }
+#endif
+  for (; i < n; i++)
     qg_q_store(dtype, dst, i, qg_q_quantize_vec(dtype, inv, (float)scale, zero_point, src[i]));
   qg_tensor_release(c);
   *out = r;
@@ -95,7 +176,7 @@ qg_status qg_cpu_quantize_per_channel(qg_tensor *x, const qg_tensor *scales, con
   QG_TRY(qg_quantizer_per_channel(scales, zero_points, ax, &q));
   qg_tensor *cx = NULL, *r = NULL;
   qg_status st = qg_tensor_contiguous(x, &cx);
-  if (st == QG_OK) st = qg_tensor_create_quantized(dtype, x->ndim, x->shape, q, &r);
+  if (st == QG_OK) st = new_quantized(dtype, x, q, &r);
   if (st == QG_OK) {
     const double *sc = qg_tensor_data(q->scales);
     const int64_t *zp = qg_tensor_data(q->zero_points);
@@ -112,7 +193,15 @@ qg_status qg_cpu_quantize_per_channel(qg_tensor *x, const qg_tensor *scales, con
     for (int64_t o = 0, i = 0; o < outer; o++)
       for (int64_t ch = 0; ch < channels; ch++) {
         const float inv = 1.0f / (float)sc[ch], zpf = (float)(int32_t)zp[ch];
-        for (int64_t k = 0; k < inner; k++, i++) {
+        int64_t k = 0;
+#if defined(QG__QUANTIZE_AVX2)
+        if (dtype != QG_DTYPE_QINT32 && use_avx2()) {
+          k = quantize_val_avx2(src + i, inner, inv, zpf, (float)qmin, (float)qmax, dtype == QG_DTYPE_QUINT8,
+                                (uint8_t *)dst + i);
+          i += k;
+        }
+#endif
+        for (; k < inner; k++, i++) {
           double d = (double)(zpf + nearbyintf(src[i] * inv));
           int64_t v = isnan(d) ? nan_value : (int64_t)(d < (double)qmin ? (double)qmin : (double)qmax < d ? (double)qmax : d);
           if (dtype == QG_DTYPE_QINT8) ((int8_t *)dst)[i] = (int8_t)v;

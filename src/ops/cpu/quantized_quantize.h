@@ -36,6 +36,9 @@ qg_status qg_cpu_quantize_per_tensor_dynamic(qg_tensor *x, qg_dtype dtype, int r
  * f32 weight to [-65504, 65504] in place (NaN stays); a non-contiguous weight is left alone, as
  * PyTorch saturates a contiguous copy it then drops. *saturated receives whether any element
  * was clamped (PyTorch warns "FOUND weight out of range"). */
+/* Tests: 1 makes the 8-bit quantize loops scalar instead of AVX2 (the values are the same). */
+void qg__quantize_force_scalar(int on);
+
 qg_status qg_cpu_saturate_weight_to_fp16(qg_tensor *w, int *saturated) QG_MUST_USE;
 
 #endif
