@@ -14,6 +14,7 @@
 #include "module/module.h"
 #include "module/module_text.h"
 #include "module/safetensors.h"
+#include "tensor/tensor_ops.h"
 #include "util/testutil.h"
 
 /* ---- helpers ------------------------------------------------------------------------------ */
@@ -909,6 +910,84 @@ Test(constants, mismatches_are_errors_with_positions) {
     cr_expect_null(m);
     qg_module_free(m);
   }
+}
+
+/* Quantized tensor constants (what freezing a converted model makes): printed <Tensor> whatever
+ * their size, their quantizer in `quantgraph.quant.<name>` metadata. */
+#define QCONST_TEXT                                                                                              \
+  "quantgraph module 1\n\n"                                                                                      \
+  "module class __torch__.Q {\n"                                                                                 \
+  "  attribute training : bool\n"                                                                                \
+  "  method forward = graph(%self : __torch__.Q,\n"                                                              \
+  "      %x : Tensor):\n"                                                                                        \
+  "  %a : QUInt8(3, strides=[1], requires_grad=0, device=cpu) = prim::Constant[value=<Tensor>]()\n"              \
+  "  %w : QInt8(4, 3, strides=[3, 1], requires_grad=0, device=cpu) = prim::Constant[value=<Tensor>]()\n"         \
+  "  %t : (Tensor, Tensor) = prim::TupleConstruct(%a, %w)\n"                                                     \
+  "  return (%t)\n"                                                                                              \
+  "  constants = [tensor \"qa\", tensor \"qw\"]\n"                                                               \
+  "}\n\n"                                                                                                         \
+  "root __torch__.Q {\n"                                                                                         \
+  "  training = False\n"                                                                                         \
+  "}\n"
+
+static void write_qconst_bundle(const char *path, int with_quant_meta) {
+  int64_t s3[1] = {3}, s43[2] = {4, 3};
+  qg_tensor *qa, *qw;
+  QG_ASSERT_OK(qg_tensor_create(QG_DTYPE_U8, 1, s3, &qa));
+  QG_ASSERT_OK(qg_tensor_create(QG_DTYPE_I8, 2, s43, &qw));
+  for (int i = 0; i < 3; i++) ((uint8_t *)qg_tensor_data(qa))[i] = (uint8_t)(100 + i);
+  for (int i = 0; i < 12; i++) ((int8_t *)qg_tensor_data(qw))[i] = (int8_t)(i - 6);
+  qg_st_entry e[2] = {{"qa", qa}, {"qw", qw}};
+  const char *keys[4] = {"quantgraph.format", "quantgraph.module", "quantgraph.quant.qa", "quantgraph.quant.qw"};
+  const char *vals[4] = {"1", QCONST_TEXT,
+                         "{\"dtype\": \"quint8\", \"scheme\": \"per_tensor_affine\", \"scale\": 0.5, \"zero_point\": 100}",
+                         "{\"dtype\": \"qint8\", \"scheme\": \"per_channel_affine\", \"axis\": 0, "
+                         "\"scales\": [0.1, 0.2, 0.3, 0.4], \"zero_points\": [0, 1, 2, 3]}"};
+  QG_ASSERT_OK(qg_safetensors_write(path, e, 2, keys, vals, with_quant_meta ? 4 : 2));
+  qg_tensor_release(qa);
+  qg_tensor_release(qw);
+}
+
+static void check_qconsts(const qg_module *m) {
+  const qg_graph_t *g = qg_class_find_method(qg_object_class(&m->root), "forward")->graph;
+  const qg_tensor *a = const_at(g, "a"), *w = const_at(g, "w");
+  cr_assert(a && w);
+  cr_expect_eq(a->dtype, QG_DTYPE_QUINT8);
+  cr_assert(a->quantizer && a->quantizer->scheme == QG_QSCHEME_PER_TENSOR_AFFINE);
+  cr_expect_eq(a->quantizer->scale, 0.5);
+  cr_expect_eq(a->quantizer->zero_point, 100);
+  cr_expect_eq(((const uint8_t *)qg_tensor_data(a))[2], 102);
+  cr_expect_eq(w->dtype, QG_DTYPE_QINT8);
+  cr_assert(w->quantizer && w->quantizer->scheme == QG_QSCHEME_PER_CHANNEL_AFFINE);
+  cr_expect_eq(qg_tensor_get_flat(w->quantizer->scales, 3), 0.4, "scale %.17g", qg_tensor_get_flat(w->quantizer->scales, 3));
+  cr_expect_eq(w->quantizer->axis, 0);
+  cr_expect_eq(qg_tensor_get_flat(w->quantizer->zero_points, 3), 3);
+  cr_expect_eq(((const int8_t *)qg_tensor_data(w))[11], 5);
+}
+
+Test(constants, quantized_constants_round_trip) {
+  const char *path = tmp_path("q.safetensors"), *path2 = tmp_path("q2.safetensors");
+  write_qconst_bundle(path, 1);
+  qg_module *m = NULL, *m2 = NULL;
+  QG_ASSERT_OK(qg_module_load(path, &m));
+  check_qconsts(m);
+  QG_ASSERT_OK(qg_module_save(m, path2));
+  QG_ASSERT_OK(qg_module_load(path2, &m2));
+  check_qconsts(m2);
+  qg_strbuf t1 = QG_STRBUF_INIT, t2 = QG_STRBUF_INIT;
+  QG_ASSERT_OK(qg_module_text_print(m->cu, &m->root, &t1, NULL));
+  QG_ASSERT_OK(qg_module_text_print(m2->cu, &m2->root, &t2, NULL));
+  cr_expect_str_eq(qg_strbuf_cstr(&t1), qg_strbuf_cstr(&t2), "print differs after save/load");
+  qg_strbuf_free(&t1);
+  qg_strbuf_free(&t2);
+  qg_module_free(m);
+  qg_module_free(m2);
+  /* Without the metadata the stored integers do not match the quantized type. */
+  write_qconst_bundle(path, 0);
+  qg_status s = qg_module_load(path, &m);
+  cr_expect_eq(s, QG_STATUS_TYPE, "%s", qg_last_error());
+  cr_expect(strstr(qg_last_error(), "tensor \"qa\" for constant 0 (%a, graph line 7) has dtype u8, but its type is QUInt8"),
+            "%s", qg_last_error());
 }
 
 static qg_status load_consts_once(void *ud) {

@@ -220,6 +220,49 @@ Test(convert, observers_are_gone_and_bundle_round_trips) {
   qg_qconfig_dict_free(&d);
 }
 
+/* Freezing a debug-converted model folds quantize_per_channel(weight) into a quantized tensor
+ * constant; the bundle stores it (quantgraph.quant metadata), so the frozen model saves, loads
+ * and computes the same output. */
+Test(convert, frozen_model_with_quantized_constants_round_trips) {
+  qg_module *m = qg_test_load_seed("skip_dequant_constant_prop"), *out = NULL;
+  qg_qconfig qc;
+  QG_ASSERT_OK(qg_qconfig_named("per_channel", QG_HISTOGRAM_CURRENT, &qc));
+  qc.weight.ch_axis = 1;
+  qg_qconfig_dict d = QG_QCONFIG_DICT_INIT;
+  QG_ASSERT_OK(qg_qconfig_dict_set(&d, "", &qc));
+  QG_ASSERT_OK(qg_prepare(m, &d, 0, 1, &out, NULL));
+  int64_t shape[4] = {1, 3, 10, 10};
+  qg_tensor *x = randn(4, shape, 5);
+  run_forward(m, x);
+  QG_ASSERT_OK(qg_convert(m, 0, 1, 1, &out, NULL));
+  QG_ASSERT_OK(qg_freeze_module(m, NULL));
+  qg_filecheck_t *fc = qg_test_fc_new();
+  qg_fc_check(fc, "QInt8(");
+  qg_fc_check(fc, "prim::Constant[value=<Tensor>]");
+  qg_test_fc_run(fc, qg_test_method(m, "", "forward"));
+  char path[] = "/tmp/qg_frozen_XXXXXX";
+  int fd = mkstemp(path);
+  cr_assert(fd >= 0);
+  close(fd);
+  QG_ASSERT_OK(qg_module_save(m, path));
+  qg_module *r = NULL;
+  QG_ASSERT_OK(qg_module_load(path, &r));
+  remove(path);
+  qg_ival arg = qg_ival_tensor(x), want = qg_ival_none(), got = qg_ival_none();
+  QG_ASSERT_OK(qg_run_method(m, NULL, "forward", &arg, 1, NULL, &want));
+  QG_ASSERT_OK(qg_run_method(r, NULL, "forward", &arg, 1, NULL, &got));
+  cr_assert(want.kind == QG_IVAL_TENSOR && got.kind == QG_IVAL_TENSOR);
+  cr_assert_eq(qg_tensor_numel(want.u.tensor), qg_tensor_numel(got.u.tensor));
+  for (int64_t k = 0; k < qg_tensor_numel(got.u.tensor); k++)
+    cr_assert_eq(qg_tensor_get_flat(got.u.tensor, k), qg_tensor_get_flat(want.u.tensor, k), "element %lld", (long long)k);
+  qg_ival_release(&want);
+  qg_ival_release(&got);
+  qg_ival_release(&arg);
+  qg_module_free(r);
+  qg_module_free(m);
+  qg_qconfig_dict_free(&d);
+}
+
 Test(convert, test_embedding_bag_padding_idx_error) {
   const char *fx[] = {"embedding_bag_padding_idx_error__trace", "embedding_bag_padding_idx_error__script"};
   const char *ops[] = {"embedding_bag_4bit", "embedding_bag_byte"};

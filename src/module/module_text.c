@@ -355,9 +355,13 @@ static qg_status check_constant(const parser *p, size_t at, const qg_node_t *n, 
   int64_t sizes[QG_MAX_DIMS];
   int tnd = type_sizes(ty, sizes);
   qg_strbuf why = QG_STRBUF_INIT;
-  if (t->quantizer || qg_dtype_info(t->dtype)->is_quantized) {
-    qg_strbuf_append(&why, "is quantized");
-  } else if (onumel == 0 && numel <= 10) {
+  const int type_dtype = ty && ty->kind == QG_TYPE_TENSOR_DETAILED && ty->tensor.has_dtype;
+  if (qg_dtype_info(t->dtype)->is_quantized && !t->quantizer) {
+    qg_strbuf_append(&why, "is quantized but has no quantizer (its quantgraph.quant metadata is missing)");
+  } else if (type_dtype && qg_dtype_info(ty->tensor.dtype)->is_quantized && ty->tensor.dtype != t->dtype) {
+    /* before the <Tensor> size rule: a quantized constant prints <Tensor> at any size */
+    qg_strbuf_printf(&why, "has dtype %s, but its type is %s", qg_dtype_info(t->dtype)->name, ty->str);
+  } else if (onumel == 0 && numel <= 10 && !qg_dtype_info(t->dtype)->is_quantized) { /* quantized: always <Tensor> */
     qg_strbuf_printf(&why, "has %lld element(s), but the graph prints it as <Tensor> (more than 10)", (long long)numel);
   } else if (onumel == 1 && numel != 1) {
     qg_strbuf_printf(&why, "has %lld elements, but the graph prints one ({...})", (long long)numel);
@@ -367,7 +371,7 @@ static qg_status check_constant(const parser *p, size_t at, const qg_node_t *n, 
     describe_shape(&why, t->ndim, t->shape);
     qg_strbuf_printf(&why, ", but the graph prints a %s ", qg_dtype_info(old->dtype)->name);
     describe_shape(&why, old->ndim, old->shape);
-  } else if (ty && ty->kind == QG_TYPE_TENSOR_DETAILED && ty->tensor.has_dtype && ty->tensor.dtype != t->dtype) {
+  } else if (type_dtype && ty->tensor.dtype != t->dtype) {
     qg_strbuf_printf(&why, "has dtype %s, but its type is %s", qg_dtype_info(t->dtype)->name, ty->str);
   } else if (tnd >= 0 && (tnd != t->ndim || memcmp(sizes, t->shape, (size_t)tnd * sizeof sizes[0]) != 0)) {
     qg_strbuf_append(&why, "has shape ");
