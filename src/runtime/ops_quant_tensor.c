@@ -14,7 +14,7 @@
 /* quantize_per_tensor(self, float scale, int zero_point, ScalarType dtype) and
  * .tensor_qparams(self, Tensor scale, Tensor zero_point, dtype) */
 static qg_status quantize_per_tensor(qg_op_call *c) {
-  qg_tensor *x, *y;
+  qg_tensor *x = NULL, *y = NULL;
   double scale;
   int64_t zp;
   qg_dtype dt;
@@ -78,7 +78,7 @@ static qg_status quantize_per_channel(qg_op_call *c) {
 
 /* quantize_per_tensor_dynamic(self, ScalarType dtype, bool reduce_range) */
 static qg_status quantize_per_tensor_dynamic(qg_op_call *c) {
-  qg_tensor *x, *y;
+  qg_tensor *x = NULL, *y = NULL;
   int rr;
   qg_dtype dt;
   QG_TRY(qg_arg_tensor(c, 0, &x));
@@ -146,7 +146,7 @@ static qg_status dequantize_any(qg_op_call *c) {
 /* The quantized argument 0, whose scheme must be per-tensor (want 0) or per-channel (want 1);
  * messages as PyTorch's checks. */
 static qg_status quantized_arg(const qg_op_call *c, int want, qg_tensor **out) {
-  qg_tensor *x;
+  qg_tensor *x = NULL;
   QG_TRY(qg_arg_tensor(c, 0, &x));
   const char *op = qg__aten_op_name(c);
   if (!qg_dtype_info(x->dtype)->is_quantized || !x->quantizer)
@@ -164,21 +164,21 @@ static qg_status quantized_arg(const qg_op_call *c, int want, qg_tensor **out) {
 }
 
 static qg_status q_scale(qg_op_call *c) {
-  qg_tensor *x;
+  qg_tensor *x = NULL;
   QG_TRY(quantized_arg(c, 0, &x));
   qg_out_ival(c, 0, qg_ival_double(x->quantizer->scale));
   return QG_OK;
 }
 
 static qg_status q_zero_point(qg_op_call *c) {
-  qg_tensor *x;
+  qg_tensor *x = NULL;
   QG_TRY(quantized_arg(c, 0, &x));
   qg_out_ival(c, 0, qg_ival_int(x->quantizer->zero_point));
   return QG_OK;
 }
 
 static qg_status q_per_channel_tensor(qg_op_call *c, int zero_points) {
-  qg_tensor *x, *y;
+  qg_tensor *x = NULL, *y = NULL;
   QG_TRY(quantized_arg(c, 1, &x));
   const qg_tensor *src = zero_points ? x->quantizer->zero_points : x->quantizer->scales;
   QG_TRY(qg_tensor_to_dtype(src, src->dtype, &y)); /* a copy: the quantizer's own stays immutable */
@@ -189,14 +189,14 @@ static qg_status q_per_channel_scales(qg_op_call *c) { return q_per_channel_tens
 static qg_status q_per_channel_zero_points(qg_op_call *c) { return q_per_channel_tensor(c, 1); }
 
 static qg_status q_per_channel_axis(qg_op_call *c) {
-  qg_tensor *x;
+  qg_tensor *x = NULL;
   QG_TRY(quantized_arg(c, 1, &x));
   qg_out_ival(c, 0, qg_ival_int(x->quantizer->axis));
   return QG_OK;
 }
 
 static qg_status int_repr(qg_op_call *c) {
-  qg_tensor *x, *y;
+  qg_tensor *x = NULL, *y = NULL;
   QG_TRY(quantized_arg(c, -1, &x));
   QG_TRY(qg_q_int_repr(x, &y));
   qg_out_tensor(c, 0, y);
@@ -204,7 +204,7 @@ static qg_status int_repr(qg_op_call *c) {
 }
 
 static qg_status is_quantized(qg_op_call *c) {
-  qg_tensor *x;
+  qg_tensor *x = NULL;
   QG_TRY(qg_arg_tensor(c, 0, &x));
   qg_out_ival(c, 0, qg_ival_bool(qg_dtype_info(x->dtype)->is_quantized));
   return QG_OK;
@@ -237,7 +237,7 @@ static qg_status make_quantized(qg_op_call *c, qg_tensor *x, qg_quantizer *q) {
 
 /* _make_per_tensor_quantized_tensor(self, float scale, int zero_point) */
 static qg_status make_per_tensor(qg_op_call *c) {
-  qg_tensor *x;
+  qg_tensor *x = NULL;
   double scale;
   int64_t zp;
   QG_TRY(qg_arg_tensor(c, 0, &x));
@@ -268,7 +268,7 @@ static qg_status make_per_channel(qg_op_call *c) {
 
 /* _choose_qparams_per_tensor(self, bool reduce_range=False) -> (float, int) */
 static qg_status choose_qparams(qg_op_call *c) {
-  qg_tensor *x;
+  qg_tensor *x = NULL;
   int rr;
   double scale;
   int64_t zp;
