@@ -18,6 +18,9 @@ eval, torch.jit.script). For each model and each qconfig dict, median (and min, 
   convert   convert_jit (static) / convert_dynamic_jit of the calibrated model, not in place;
             quantized prepack ops need an engine: --engine (default fbgemm when this torch has
             it, else qnnpack)
+  With --inplace, prepare and convert run with inplace=True instead (prepare on a
+  copy.deepcopy of the model made outside the timing), to compare with quantgraph's in-place
+  qg_prepare / `quantgraph convert`; PyTorch's prepare still clones inside FoldConvBatchNorm.
 
 Observer throughput: forward() of eager MinMaxObserver, PerChannelMinMaxObserver (ch_axis 0 and
 1) and HistogramObserver (default arguments) on one 64 MiB float32 tensor of shape
@@ -26,6 +29,7 @@ the histogram this sets its range, so the timed calls take the same-range path);
 bytes / median seconds / 1e9. Compare with bench/bench_observer.c.
 """
 import argparse
+import copy
 import json
 import statistics
 import time
@@ -54,7 +58,7 @@ def _stats(times):
             "min_ms": min(times[1:] or times), "runs": len(times) - 1}
 
 
-def bench_model(name, runs):
+def bench_model(name, runs, inplace):
     torch.manual_seed(0)
     model = torch.jit.script(getattr(torchvision.models, name)().eval())
     torch.manual_seed(1)
@@ -64,13 +68,15 @@ def bench_model(name, runs):
         qdict = {"": make_qc()}
         prep, calib, conv = [], [], []
         for _ in range(runs + 1):  # the first run is the cold one
+            src = copy.deepcopy(model) if inplace else model
             prepared, t = _timed(lambda: (prepare_dynamic_jit if dynamic else prepare_jit)(
-                model, qdict))
+                src, qdict, inplace=inplace))
             prep.append(t)
             with torch.no_grad():
                 _, t = _timed(lambda: [prepared(*b) for b in batches])
             calib.append(t)
-            _, t = _timed(lambda: (convert_dynamic_jit if dynamic else convert_jit)(prepared))
+            _, t = _timed(lambda: (convert_dynamic_jit if dynamic else convert_jit)(
+                prepared, inplace=inplace))
             conv.append(t)
         for step, times in (("prepare", prep), ("calibrate_2x1x3x224x224", calib),
                             ("convert", conv)):
@@ -109,6 +115,7 @@ def main():
     ap.add_argument("--engine", help="quantized engine for convert (default: fbgemm if "
                                      "available, else qnnpack)")
     ap.add_argument("--no-models", action="store_true", help="observer throughput only")
+    ap.add_argument("--inplace", action="store_true", help="prepare and convert with inplace=True")
     ap.add_argument("--json")
     args = ap.parse_args()
     warnings.filterwarnings("ignore")
@@ -118,10 +125,10 @@ def main():
     engine = args.engine or ("fbgemm" if "fbgemm" in engines else "qnnpack")
     torch.backends.quantized.engine = engine
     res = {"torch_version": torch.__version__, "threads": torch.get_num_threads(),
-           "engine": engine, "runs": args.runs, "models": [], "observers": []}
+           "engine": engine, "runs": args.runs, "inplace": args.inplace, "models": [], "observers": []}
     if not args.no_models:
         for name in [m for m in args.models.split(",") if m]:
-            res["models"].extend(bench_model(name, args.runs))
+            res["models"].extend(bench_model(name, args.runs, args.inplace))
     res["observers"] = bench_observers(args.runs)
     print("torch %s, %d thread(s), engine %s, median of %d run(s) after a cold one"
           % (res["torch_version"], res["threads"], engine, args.runs))
