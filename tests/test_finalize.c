@@ -7,9 +7,7 @@
  *   every_rule_exercised: each rule of each table fires on at least one recorded input.
  * - module cases: modules as InsertQuantDeQuant left them (PyTorch's), finalized by us. The
  *   sequence of ops must be PyTorch's (constants, GetAttrs and what only feeds an int8 prepack
- *   left out); the whole graph text too when the interpreter can fold the prepacks (it needs
- *   aten::quantize_per_tensor and quantized::*_prepack; until then the exact comparison and the
- *   seed assertions that need folding are reported as skipped, on stderr).
+ *   left out), and the whole graph text, with the prepacks folded as PyTorch folds them.
  * - the seed's graph assertions (test_finalize_for_linear, test_quantized_conv, ...), verbatim,
  *   on our final graph (Finalize, then constant propagation + dce as convert_jit does).
  * - dedup_module_uses and freeze on their own, outputs before/after compared; errors; OOM. */
@@ -17,6 +15,8 @@
 #include <regex.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "ops/cpu/quant_engine.h"
 
 #include "base/alloc.h"
 #include "ir/filecheck.h"
@@ -117,12 +117,11 @@ static void check_directives(const qg_graph_t *g, const char *directives, const 
 
 /* ---- can the interpreter fold prepacks? --------------------------------------------------- */
 
-static int g_folds = -1;
-
 /* Freezing folds quantize_per_tensor(constant weight) and FoldQuantizedPrepackingOps runs the
- * prepack: both need the quantized kernels in the interpreter. */
-static int interpreter_folds(void) {
-  if (g_folds >= 0) return g_folds;
+ * prepack ops: the interpreter must run them (checked once; every fold-dependent check needs it). */
+static void assert_interpreter_folds(void) {
+  static int checked;
+  if (checked) return;
   static const char text[] =
       "graph(%w : Tensor):\n"
       "  %s : float = prim::Constant[value=0.10000000000000001]()\n"
@@ -137,14 +136,12 @@ static int interpreter_folds(void) {
   int64_t shape[2] = {2, 2};
   QG_ASSERT_OK(qg_tensor_create(QG_DTYPE_F32, 2, shape, &w));
   qg_ival in = qg_ival_tensor(w), out = qg_ival_none();
-  qg_status st = qg_run_graph(g, &in, 1, NULL, &out);
-  g_folds = st == QG_OK && out.kind == QG_IVAL_OBJECT;
-  if (!g_folds) fprintf(stderr, "finalize: prepacks cannot be folded yet (%s): fold-dependent checks skipped\n",
-                        st == QG_OK ? "linear_prepack returned no object" : qg_last_error());
+  QG_ASSERT_OK(qg_run_graph(g, &in, 1, NULL, &out));
+  cr_assert_eq(out.kind, QG_IVAL_OBJECT, "linear_prepack returned no packed-params object");
   qg_ival_release(&out);
   qg_ival_release(&in);
   qg_graph_destroy(g);
-  return g_folds;
+  checked = 1;
 }
 
 /* ---- rule cases (fusion.json) ------------------------------------------------------------- */
@@ -412,38 +409,39 @@ Test(finalize, module_cases_match_pytorch) {
   cJSON *index = qg_test_load_json("finalize/index.json");
   const cJSON *e;
   size_t n = 0, exact = 0;
-  int folds = interpreter_folds();
+  assert_interpreter_folds();
   cJSON_ArrayForEach(e, json_item(index, "module_cases")) {
     cJSON *doc = case_json(e->valuestring);
     qg_module *m = finalized_step_by_step(doc);
     check_structure(forward_of(m), qg_test_json_str(doc, "finalize_graph"), e->valuestring);
-    if (folds) {
-      exact += same_graph(forward_of(m), qg_test_json_str(doc, "finalize_graph"), e->valuestring, 1);
-      check_members(m, doc, "final_attributes", "final_submodules", e->valuestring);
-    }
+    exact += same_graph(forward_of(m), qg_test_json_str(doc, "finalize_graph"), e->valuestring, 1);
+    check_members(m, doc, "final_attributes", "final_submodules", e->valuestring);
     QG_ASSERT_OK(qg_constant_propagation_graph(forward_of(m), NULL));
     QG_ASSERT_OK(qg_dce_graph(forward_of(m), NULL));
     lint_module(m);
     check_structure(forward_of(m), qg_test_json_str(doc, "final_graph"), e->valuestring);
-    if (folds) same_graph(forward_of(m), qg_test_json_str(doc, "final_graph"), e->valuestring, 1);
+    same_graph(forward_of(m), qg_test_json_str(doc, "final_graph"), e->valuestring, 1);
     qg_module_free(m);
     cJSON_Delete(doc);
     n++;
   }
   cr_assert_geq(n, 40);
-  if (!folds) cr_log_warn("exact graph comparison of %zu module cases skipped: prepacks cannot be folded yet", n);
-  else cr_expect_eq(exact, n);
+  cr_expect_eq(exact, n);
   cJSON_Delete(index);
 }
 
 /* ---- the seed's assertions ---------------------------------------------------------------- */
 
-/* Runs `always` on the final graph of case `name`; `folded` too once prepacks fold. */
+/* Runs `always` and `folded` (the checks that need the prepacks folded) on the final graph of
+ * case `name`. */
 static void seed_check(const char *name, const char *always, const char *folded) {
   cJSON *doc = case_json(name);
   qg_module *m = finalized(doc, 1);
   if (always) check_directives(forward_of(m), always, name);
-  if (folded && interpreter_folds()) check_directives(forward_of(m), folded, name);
+  if (folded) {
+    assert_interpreter_folds();
+    check_directives(forward_of(m), folded, name);
+  }
   qg_module_free(m);
   cJSON_Delete(doc);
 }
@@ -740,11 +738,10 @@ Test(finalize, errors) {
   QG_ASSERT_OK(qg_class_add_slot(cls, "quantized_forward._jit_pass_packed_weight_0", qg_type_int(), QG_SLOT_ATTRIBUTE));
   QG_ASSERT_OK(qg_ival_object_put(&m->root, "quantized_forward._jit_pass_packed_weight_0", qg_ival_int(1)));
   qg_status st = qg_fold_quantized_prepacking_ops(m, NULL);
-  if (interpreter_folds()) {
-    cr_assert_eq(st, QG_STATUS_INVALID_ARGUMENT, "%s", qg_status_name(st));
-    cr_assert(strstr(qg_last_error(), "already exists"), "%s", qg_last_error());
-    lint_module(m);
-  }
+  assert_interpreter_folds();
+  cr_assert_eq(st, QG_STATUS_INVALID_ARGUMENT, "%s", qg_status_name(st));
+  cr_assert(strstr(qg_last_error(), "already exists"), "%s", qg_last_error());
+  lint_module(m);
   qg_module_free(m);
   cJSON_Delete(doc);
 
@@ -847,10 +844,8 @@ Test(finalize, oom_dynamic, .timeout = 240) { every_alloc_failure("dynamic_linea
 
 /* ---- numerics ----------------------------------------------------------------------------- */
 
-/* The finalized model (ours) on the recorded inputs against PyTorch's finalized model (engine
- * qnnpack). Static outputs are dequantized: they sit on the output's quantization grid and may
- * differ by at most one step of it (the engines round requantization differently); dynamic
- * outputs are float. The differences are printed on stderr. */
+/* The finalized model (ours) on the recorded inputs against PyTorch's finalized model, both
+ * with the qnnpack engine (torch 1.13 has no fbgemm): bit-exact, static and dynamic. */
 static double grid_step(const float *v, int64_t n) {
   double step = 0;
   for (int64_t i = 0; i < n; i++)
@@ -862,6 +857,7 @@ static double grid_step(const float *v, int64_t n) {
 }
 
 Test(finalize, numerics_vs_pytorch) {
+  qg_quant_engine_set(QG_ENGINE_QNNPACK); /* the fixtures' engine (torch 1.13) */
   static const char *const cases[] = {"finalize_for_linear", "conv2d", "conv2d_relu", "linear_relu", "add",
                                       "add_scalar", "cat", "mul", "bn2d", "hardswish", "general_ops",
                                       "dynamic_linear"};
@@ -897,17 +893,13 @@ Test(finalize, numerics_vs_pytorch) {
       differ += d > 0;
       if (d > max) max = d;
     }
-    int dynamic = is_dynamic(doc);
-    fprintf(stderr, "finalize numerics %-20s %6lld values, %5lld differ, max |diff| %.3g (grid step %.3g)\n",
-            cases[c], (long long)n, (long long)differ, max, step);
-    /* dynamic: ours requantizes the activation with reduce_range (7-bit), which PyTorch's
-     * qnnpack ignores: a kernel-engine difference, bounded loosely here */
-    if (dynamic) cr_expect(max <= 1e-2, "%s: max |diff| %g", cases[c], max);
-    else cr_expect(max <= step * 1.001 + 1e-7, "%s: max |diff| %g over one grid step %g", cases[c], max, step);
+    cr_expect(differ == 0, "%s: %lld of %lld values differ from PyTorch's, max |diff| %g (grid step %g)", cases[c],
+              (long long)differ, (long long)n, max, step);
     qg_ival_release(&out);
     for (size_t i = 0; i < nin; i++) qg_ival_release(&in[i]);
     qg_safetensors_close(io);
     qg_module_free(m);
     cJSON_Delete(doc);
   }
+  qg_quant_engine_set(QG_ENGINE_FBGEMM);
 }
