@@ -1,6 +1,8 @@
-/* prepare benchmark: time of prepare_jit in C (conv-bn folding + InsertObservers) on a bundle,
- * in place and with the copy PyTorch's default (inplace=False) makes, plus calibration of
- * batches and peak memory. Compare with bench/bench_torch_prepare.py on the same machine.
+/* prepare / convert benchmark: time of prepare_jit in C (conv-bn folding + InsertObservers) on a
+ * bundle, in place and with the copy PyTorch's default (inplace=False) makes, calibration of
+ * batches, convert_jit of the calibrated model (in place and with a copy, in the same process
+ * as PyTorch's benchmark converts: weights already in memory), and peak memory. Compare with
+ * bench/bench_torch_prepare.py on the same machine.
  *
  *   bench_prepare BUNDLE [--qconfig NAME] [--dynamic] [--repeat N] [--batches B] [--shape 1,3,224,224]
  *                 [--json FILE]
@@ -11,6 +13,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "api/convert.h"
 #include "api/prepare.h"
 #include "base/alloc.h"
 #include "quant/observer.h"
@@ -53,6 +56,23 @@ static qg_status once(const qg_module *src, const qg_qconfig_dict *d, int dynami
   return st;
 }
 
+/* One timed convert of a fresh clone of the calibrated model (clone time excluded). */
+static qg_status convert_once(const qg_module *calibrated, int dynamic, int inplace, double *secs) {
+  qg_module *m = NULL, *out = NULL;
+  QG_TRY(qg_module_clone(calibrated, &m));
+  double t0 = now_s();
+  qg_status st = qg_convert(m, dynamic, 0, inplace, &out, NULL);
+  *secs = now_s() - t0;
+  if (out != m) qg_module_free(out);
+  qg_module_free(m);
+  return st;
+}
+
+static double median_of(double *t, int n) {
+  qsort(t, (size_t)n, sizeof *t, cmp_double);
+  return t[n / 2];
+}
+
 int main(int argc, char **argv) {
   const char *path = NULL, *qname = "fbgemm", *json = NULL, *shape_s = "1,3,224,224";
   int dynamic = 0, repeat = 10, batches = 2;
@@ -83,9 +103,7 @@ int main(int argc, char **argv) {
   for (int r = 0; st == QG_OK && r < repeat; r++) st = once(src, &d, dynamic, 1, &t_in[r], &nobs);
   for (int r = 0; st == QG_OK && r < repeat; r++) st = once(src, &d, dynamic, 0, &t_copy[r], &nobs);
   if (st != QG_OK) return fail(st);
-  qsort(t_in, (size_t)repeat, sizeof *t_in, cmp_double);
-  qsort(t_copy, (size_t)repeat, sizeof *t_copy, cmp_double);
-  double med_in = t_in[repeat / 2], med_copy = t_copy[repeat / 2];
+  double med_in = median_of(t_in, repeat), med_copy = median_of(t_copy, repeat);
 
   /* Calibration: prepare once, run `batches` random inputs of the given shape. */
   int64_t shape[8];
@@ -112,7 +130,11 @@ int main(int argc, char **argv) {
   }
   qg_calibration_stats cs = {0};
   if (st == QG_OK) st = qg_calibrate(prepared, &data, 1, NULL, NULL, &cs);
+  double *c_in = calloc((size_t)repeat, sizeof *c_in), *c_copy = calloc((size_t)repeat, sizeof *c_copy);
+  for (int r = 0; st == QG_OK && r < repeat; r++) st = convert_once(prepared, dynamic, 1, &c_in[r]);
+  for (int r = 0; st == QG_OK && r < repeat; r++) st = convert_once(prepared, dynamic, 0, &c_copy[r]);
   if (st != QG_OK) return fail(st);
+  double cmed_in = median_of(c_in, repeat), cmed_copy = median_of(c_copy, repeat);
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   printf("bundle %s, qconfig %s%s: %zu observers\n", path, qname, dynamic ? " (dynamic)" : "", nobs);
@@ -120,6 +142,8 @@ int main(int argc, char **argv) {
   printf("prepare with copy  median %8.3f ms (min %.3f, %d runs)\n", med_copy * 1e3, t_copy[0] * 1e3, repeat);
   printf("calibration        %d batches %8.1f ms (%zu of %zu observers updated)\n", batches, cs.seconds * 1e3,
          cs.observers_updated, cs.observers);
+  printf("convert in place   median %8.3f ms (min %.3f, %d runs)\n", cmed_in * 1e3, c_in[0] * 1e3, repeat);
+  printf("convert with copy  median %8.3f ms (min %.3f, %d runs)\n", cmed_copy * 1e3, c_copy[0] * 1e3, repeat);
   printf("peak RSS           %ld MB\n", ru.ru_maxrss / 1024);
   if (json) {
     FILE *f = fopen(json, "w");
@@ -127,9 +151,9 @@ int main(int argc, char **argv) {
       fprintf(f,
               "{\"bundle\": \"%s\", \"qconfig\": \"%s\", \"dynamic\": %d, \"observers\": %zu, "
               "\"prepare_inplace_ms\": %.4f, \"prepare_copy_ms\": %.4f, \"calibrate_ms\": %.3f, \"batches\": %d, "
-              "\"peak_rss_mb\": %ld}\n",
-              path, qname, dynamic, nobs, med_in * 1e3, med_copy * 1e3, cs.seconds * 1e3, batches,
-              ru.ru_maxrss / 1024);
+              "\"convert_inplace_ms\": %.4f, \"convert_copy_ms\": %.4f, \"peak_rss_mb\": %ld}\n",
+              path, qname, dynamic, nobs, med_in * 1e3, med_copy * 1e3, cs.seconds * 1e3, batches, cmed_in * 1e3,
+              cmed_copy * 1e3, ru.ru_maxrss / 1024);
       fclose(f);
     }
   }
@@ -140,5 +164,7 @@ int main(int argc, char **argv) {
   qg_qconfig_dict_free(&d);
   free(t_in);
   free(t_copy);
+  free(c_in);
+  free(c_copy);
   return 0;
 }
