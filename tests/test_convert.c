@@ -204,14 +204,7 @@ Test(convert, observers_are_gone_and_bundle_round_trips) {
   qg_tensor *x = randn(4, shape, 3);
   run_forward(m, x);
   convert_debug(m, 0);
-  char path[] = "/tmp/qg_convert_XXXXXX";
-  int fd = mkstemp(path);
-  cr_assert(fd >= 0);
-  close(fd);
-  QG_ASSERT_OK(qg_module_save(m, path));
-  qg_module *r = NULL;
-  QG_ASSERT_OK(qg_module_load(path, &r));
-  remove(path);
+  qg_module *r = qg_test_reload(m);
   cr_assert_eq(qg_test_attrs_with_prefix(r, "", "_observer_"), 0);
   cr_assert_eq(qg_test_attrs_with_prefix(r, "", "x.2_scale_"), 1);
   qg_tensor_release(x);
@@ -220,34 +213,37 @@ Test(convert, observers_are_gone_and_bundle_round_trips) {
   qg_qconfig_dict_free(&d);
 }
 
+/* The seed's skip_dequant_constant_prop model prepared (default_observer activations,
+ * per-channel weights on axis 1), calibrated on one random input (*x, owned by the caller),
+ * converted in debug mode and frozen. */
+static qg_module *frozen_skip_dequant_model(qg_tensor **x) {
+  qg_module *m = qg_test_load_seed("skip_dequant_constant_prop"), *out = NULL;
+  qg_qconfig qc;
+  QG_ASSERT_OK(qg_qconfig_named("per_channel", QG_HISTOGRAM_CURRENT, &qc)); /* default_observer activation */
+  qc.weight.ch_axis = 1;                                                      /* per-channel weight, axis 1 */
+  qg_qconfig_dict d = QG_QCONFIG_DICT_INIT;
+  QG_ASSERT_OK(qg_qconfig_dict_set(&d, "", &qc));
+  QG_ASSERT_OK(qg_prepare(m, &d, 0, 1, &out, NULL));
+  qg_qconfig_dict_free(&d);
+  int64_t shape[4] = {1, 3, 10, 10};
+  *x = randn(4, shape, 5);
+  run_forward(m, *x);
+  QG_ASSERT_OK(qg_convert(m, 0, 1, 1, &out, NULL));
+  QG_ASSERT_OK(qg_freeze_module(m, NULL));
+  return m;
+}
+
 /* Freezing a debug-converted model folds quantize_per_channel(weight) into a quantized tensor
  * constant; the bundle stores it (quantgraph.quant metadata), so the frozen model saves, loads
  * and computes the same output. */
 Test(convert, frozen_model_with_quantized_constants_round_trips) {
-  qg_module *m = qg_test_load_seed("skip_dequant_constant_prop"), *out = NULL;
-  qg_qconfig qc;
-  QG_ASSERT_OK(qg_qconfig_named("per_channel", QG_HISTOGRAM_CURRENT, &qc));
-  qc.weight.ch_axis = 1;
-  qg_qconfig_dict d = QG_QCONFIG_DICT_INIT;
-  QG_ASSERT_OK(qg_qconfig_dict_set(&d, "", &qc));
-  QG_ASSERT_OK(qg_prepare(m, &d, 0, 1, &out, NULL));
-  int64_t shape[4] = {1, 3, 10, 10};
-  qg_tensor *x = randn(4, shape, 5);
-  run_forward(m, x);
-  QG_ASSERT_OK(qg_convert(m, 0, 1, 1, &out, NULL));
-  QG_ASSERT_OK(qg_freeze_module(m, NULL));
+  qg_tensor *x;
+  qg_module *m = frozen_skip_dequant_model(&x);
   qg_filecheck_t *fc = qg_test_fc_new();
   qg_fc_check(fc, "QInt8(");
   qg_fc_check(fc, "prim::Constant[value=<Tensor>]");
   qg_test_fc_run(fc, qg_test_method(m, "", "forward"));
-  char path[] = "/tmp/qg_frozen_XXXXXX";
-  int fd = mkstemp(path);
-  cr_assert(fd >= 0);
-  close(fd);
-  QG_ASSERT_OK(qg_module_save(m, path));
-  qg_module *r = NULL;
-  QG_ASSERT_OK(qg_module_load(path, &r));
-  remove(path);
+  qg_module *r = qg_test_reload(m);
   qg_ival arg = qg_ival_tensor(x), want = qg_ival_none(), got = qg_ival_none();
   QG_ASSERT_OK(qg_run_method(m, NULL, "forward", &arg, 1, NULL, &want));
   QG_ASSERT_OK(qg_run_method(r, NULL, "forward", &arg, 1, NULL, &got));
@@ -260,7 +256,6 @@ Test(convert, frozen_model_with_quantized_constants_round_trips) {
   qg_ival_release(&arg);
   qg_module_free(r);
   qg_module_free(m);
-  qg_qconfig_dict_free(&d);
 }
 
 Test(convert, test_embedding_bag_padding_idx_error) {
@@ -290,18 +285,8 @@ Test(convert, test_embedding_bag_padding_idx_error) {
 }
 
 Test(convert, test_skip_dequant_constant_prop) {
-  qg_module *m = qg_test_load_seed("skip_dequant_constant_prop"), *out = NULL;
-  qg_qconfig qc;
-  QG_ASSERT_OK(qg_qconfig_named("per_channel", QG_HISTOGRAM_CURRENT, &qc)); /* default_observer activation */
-  qc.weight.ch_axis = 1;                                                      /* per-channel weight, axis 1 */
-  qg_qconfig_dict d = QG_QCONFIG_DICT_INIT;
-  QG_ASSERT_OK(qg_qconfig_dict_set(&d, "", &qc));
-  QG_ASSERT_OK(qg_prepare(m, &d, 0, 1, &out, NULL));
-  int64_t shape[4] = {1, 3, 10, 10};
-  qg_tensor *x = randn(4, shape, 5);
-  run_forward(m, x);
-  QG_ASSERT_OK(qg_convert(m, 0, 1, 1, &out, NULL));
-  QG_ASSERT_OK(qg_freeze_module(m, NULL));
+  qg_tensor *x;
+  qg_module *m = frozen_skip_dequant_model(&x);
   run_forward(m, x);
   const qg_graph_t *g = qg_test_method(m, "", "forward");
   qg_filecheck_t *fc = qg_test_fc_new();
@@ -323,7 +308,6 @@ Test(convert, test_skip_dequant_constant_prop) {
   qg_fc_check_next(fc, "aten::dequantize");
   qg_test_fc_run(fc, g);
   qg_tensor_release(x);
-  qg_qconfig_dict_free(&d);
   qg_module_free(m);
 }
 

@@ -343,15 +343,8 @@ Test(prepare, unknown_qconfig_name_lists_the_known_ones) {
 
 Test(prepare, saved_prepared_bundle_reloads_and_runs) {
   qg_module *m = prepare_root("insert_observers", "default", 0);
-  char path[] = "/tmp/qg_prepare_XXXXXX";
-  int fd = mkstemp(path);
-  cr_assert(fd >= 0);
-  close(fd);
-  QG_ASSERT_OK(qg_module_save(m, path));
-  qg_module *r = NULL;
-  QG_ASSERT_OK(qg_module_load(path, &r));
+  qg_module *r = qg_test_reload(m);
   cr_assert_eq(qg_test_attrs_with_prefix(r, "", "_observer_"), 2);
-  unlink(path);
   qg_module_free(r);
   qg_module_free(m);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "quant/observer_impl.h"
+#include "base/cpu.h"
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -16,12 +17,7 @@
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define QG__OBS_AVX2 1
-/* AVX2 versions are compiled for that target and chosen at run time. */
-static int have_avx2(void) {
-  static int cached = -1;
-  if (cached < 0) cached = __builtin_cpu_supports("avx2") ? 1 : 0;
-  return cached;
-}
+/* AVX2 versions are compiled for that target and chosen at run time (qg_cpu_has_avx2). */
 #endif
 
 #if defined(QG__OBS_AVX2)
@@ -61,7 +57,7 @@ void qg__minmax_f32(const float *x, int64_t n, float *mn, float *mx, int *has_na
   float lo = INFINITY, hi = -INFINITY;
   int nan = 0;
 #if defined(QG__OBS_AVX2)
-  if (n >= 32 && have_avx2()) i = minmax_f32_avx2(x, n, &lo, &hi, &nan);
+  if (n >= 32 && qg_cpu_has_avx2()) i = minmax_f32_avx2(x, n, &lo, &hi, &nan);
 #endif
 #if defined(__SSE2__)
   if (n - i >= 16) {
@@ -141,7 +137,7 @@ __attribute__((target("avx2"))) static int64_t minmax_rows_f32_avx2(const float 
 void qg__minmax_rows_f32(const float *x, int64_t rows, int64_t nc, float *mn, float *mx, uint32_t *nan) {
   int64_t c = 0;
 #if defined(QG__OBS_AVX2)
-  if (nc >= 8 && have_avx2()) c = minmax_rows_f32_avx2(x, rows, nc, mn, mx, nan);
+  if (nc >= 8 && qg_cpu_has_avx2()) c = minmax_rows_f32_avx2(x, rows, nc, mn, mx, nan);
 #endif
 #if defined(__SSE2__)
   for (; c + 4 <= nc; c += 4) {
@@ -319,7 +315,7 @@ void qg__histc_f32(const float *x, int64_t n, int64_t bins, float lo, float hi, 
   const float fb = (float)bins, w = hi - lo;
   int64_t i = 0;
 #if defined(QG__OBS_AVX2)
-  if (bins < ((int64_t)1 << 30) && have_avx2()) i = histc_f32_avx2(x, n, bins, lo, hi, counts);
+  if (bins < ((int64_t)1 << 30) && qg_cpu_has_avx2()) i = histc_f32_avx2(x, n, bins, lo, hi, counts);
 #endif
   for (; i < n; i++) counts[HISTC_POS(x[i], lo, hi, fb, w, bins)]++;
 }

@@ -10,6 +10,7 @@
 #include <math.h>
 
 #include "base/alloc.h"
+#include "base/cpu.h"
 #include "quant/observer_impl.h"
 
 int qg__obs_sum_lanes(qg_histogram_variant v) {
@@ -62,17 +63,11 @@ typedef struct error_consts {
 #define QG__SEARCH_AVX2 1
 #define AVX2 __attribute__((target("avx2")))
 
-static int have_avx2(void) {
-  static int cached = -1;
-  if (cached < 0) cached = __builtin_cpu_supports("avx2") ? 1 : 0;
-  return cached;
-}
-
 /* The vector path computes fmodf exactly in float64 (below), which needs the quotient
  * |begin / dbw| < 2^28 so that q * dbw is exact: bins * dst_nbins bounds it. Other cases
  * (qint32 histograms, a zero or non-finite width) stay scalar. */
 static int avx2_applies(const search *s, const error_consts *c) {
-  return have_avx2() && c->fbw > 0 && c->fdbw > 0 && isfinite(c->fbw) && isfinite(c->fdbw) &&
+  return qg_cpu_has_avx2() && c->fbw > 0 && c->fdbw > 0 && isfinite(c->fbw) && isfinite(c->fdbw) &&
          (double)(s->bins + 2) * s->dst_nbins < 268435456.0;
 }
 

@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "base/alloc.h"
 
@@ -41,4 +42,17 @@ size_t qg_test_every_alloc_failure(qg_status (*fn)(void *ud), void *ud) {
     cr_assert(st == QG_STATUS_OOM, "allocation %ld failed but the call returned %s: %s", i,
               qg_status_name(st), qg_last_error());
   }
+}
+
+qg_module *qg_test_reload(const qg_module *m) {
+  char path[] = "/tmp/qg_reload_XXXXXX";
+  int fd = mkstemp(path);
+  cr_assert(fd >= 0, "mkstemp failed");
+  close(fd);
+  qg_status st = qg_module_save(m, path);
+  qg_module *r = NULL;
+  if (st == QG_OK) st = qg_module_load(path, &r);
+  remove(path);
+  QG_ASSERT_OK(st);
+  return r;
 }

@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "base/status.h"
+#include "module/module.h"
 
 /* Asserts st == QG_OK, printing qg_last_error() otherwise. */
 #define QG_ASSERT_OK(expr)                                                              \
@@ -25,5 +26,9 @@ const char *qg_test_fixture(const char *relpath);
  * QG_STATUS_OOM (asserted). fn must release everything it allocated before returning (so
  * LeakSanitizer can check). Returns the number of runs. */
 size_t qg_test_every_alloc_failure(qg_status (*fn)(void *ud), void *ud);
+
+/* Saves m to a temporary bundle and loads it back (the file is removed); fails the test on an
+ * error. The caller frees the result. */
+qg_module *qg_test_reload(const qg_module *m);
 
 #endif

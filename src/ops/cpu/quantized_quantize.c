@@ -1,5 +1,6 @@
 /* Quantize / dequantize kernels (quantized_quantize.h). */
 #include "ops/cpu/quantized_quantize.h"
+#include "base/cpu.h"
 
 #include <math.h>
 #include <string.h>
@@ -70,11 +71,7 @@ void qg__quantize_force_scalar(int on) { force_scalar = on; }
 #define QG__QUANTIZE_AVX2 1
 #define AVX2 __attribute__((target("avx2")))
 
-static int use_avx2(void) {
-  static int cached = -1;
-  if (cached < 0) cached = __builtin_cpu_supports("avx2") ? 1 : 0;
-  return cached && !force_scalar;
-}
+static int use_avx2(void) { return qg_cpu_has_avx2() && !force_scalar; }
 
 /* Eight int32 lanes (already in the dtype's range) stored as eight bytes. */
 AVX2 static inline void store8(__m256i v, int is_unsigned, uint8_t *dst) {

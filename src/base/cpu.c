@@ -1,0 +1,12 @@
+/* CPU feature checks (cpu.h). */
+#include "base/cpu.h"
+
+int qg_cpu_has_avx2(void) {
+#if defined(__x86_64__) && defined(__GNUC__)
+  static int cached = -1; /* a benign race: every thread computes the same value */
+  if (cached < 0) cached = __builtin_cpu_supports("avx2") ? 1 : 0;
+  return cached;
+#else
+  return 0;
+#endif
+}
