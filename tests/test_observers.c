@@ -28,8 +28,8 @@ static void replay_all(const char *tag, const char *what, qg_obs_replay_result *
 
 /* Each part of the replay, against both recordings. */
 static void both(void (*part)(const char *, qg_obs_replay_result *), const char *what) {
-  static const char *const tags[2] = {"torch113", "torch215"};
-  for (int i = 0; i < 2; i++) {
+  static const char *const tags[3] = {"torch113", "torch24", "torch215"};
+  for (int i = 0; i < 3; i++) {
     qg_obs_replay_result r;
     char label[96];
     snprintf(label, sizeof label, "%s (%s)", what, tags[i]);
@@ -41,6 +41,11 @@ static void both(void (*part)(const char *, qg_obs_replay_result *), const char 
 Test(observers, torch113_recorded_cases) {
   qg_obs_replay_result r;
   replay_all("torch113", "torch 1.13", &r);
+}
+
+Test(observers, torch24_recorded_cases) {
+  qg_obs_replay_result r;
+  replay_all("torch24", "torch 2.4 (legacy HistogramObserver rule)", &r);
 }
 
 Test(observers, torch215_recorded_cases) {

@@ -38,8 +38,8 @@ typedef enum qg_observer_kind {
 
 /* HistogramObserver update rule (reference §5.4, docs/numerics.md): CURRENT = torch >= 2.5
  * (bit-exact with torch 2.15), LEGACY_113 = torch 1.13 exactly (its int()-truncated histc
- * ranges; bit-exact with torch 1.13), LEGACY = the torch 2.0-2.4 code (not checked against a
- * recording). */
+ * ranges; bit-exact with torch 1.13), LEGACY = torch 2.4's code (bit-exact with torch 2.4.1;
+ * earlier 2.x releases differ in details). */
 typedef enum qg_histogram_variant {
   QG_HISTOGRAM_CURRENT = 0,
   QG_HISTOGRAM_LEGACY = 1,
@@ -59,7 +59,7 @@ typedef struct qg_observer_spec {
    * reduce_range halving): qg_observer_new does not halve them again. qg_observer_spec_of sets
    * it for a custom range with reduce_range, so spec_of -> new reproduces the object. */
   int quant_range_is_final;
-  /* calculate_qparams rejects NaN min/max as torch 1.13 does (0 = torch 2.x: NaN scales). */
+  /* calculate_qparams rejects NaN min/max as torch <= 2.4 does (0 = later torch: NaN scales). */
   int nan_check_113;
   int64_t ch_axis;         /* per-channel kinds */
   int64_t bins;            /* histogram: 2048 */

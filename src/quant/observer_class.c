@@ -6,7 +6,8 @@
  * declares), in its order; `_is_full_backward_hook` is left out. quantgraph-only slots, read
  * with defaults when absent (so observers exported from PyTorch work too):
  *   nan_check_113 : bool      (uniform observers) calculate_qparams rejects NaN min/max as
- *                             torch 1.13 does; False = torch 2.x, which returns NaN scales
+ *                             torch <= 2.4 does (checked against 1.13 and 2.4.1); False = later
+ *                             torch 2.x, which returns NaN scales
  *   histogram_variant : int   (HistogramObserver) qg_histogram_variant: 0 current rule,
  *                             1 torch <= 2.4, 2 torch 1.13 exactly
  *   compute_dtype : int?, is_dynamic : bool, quant_min : int?, quant_max : int?

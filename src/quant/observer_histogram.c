@@ -7,9 +7,12 @@
  *                            ranges truncated with int(), _adjust_min_max with
  *                            hist_bin_width, _combine_histograms by double cumsum; checked
  *                            against torch 1.13.
- *   QG_HISTOGRAM_LEGACY      the torch 2.0-2.4 code: like 1.13 without the int() truncation and
- *                            with the division-free _adjust_min_max (not checked against a
- *                            recording: no such torch is installed here).
+ *   QG_HISTOGRAM_LEGACY      torch 2.4 (the last release before the rewrite): inf filtering,
+ *                            reset also for ranges under 1e-6, the division-free
+ *                            _adjust_min_max, no int() truncation, the state left unchanged when
+ *                            the combined range equals the old one, a reset instead of a
+ *                            combined histogram over 1 GB; checked against torch 2.4.1 (earlier
+ *                            2.x releases differ in some of these details).
  *
  * Precision: PyTorch mixes float32 tensors (the buffers, the default dtype) with the input's
  * dtype T (float32 or float64) and type promotion decides each op's precision. Values are kept
@@ -48,7 +51,7 @@ static void scan(hin *x) {
 
 /* torch.histc(x, bins, min, max) as counts (exact integers, in T). */
 static qg_status histc(const hin *x, int64_t bins, double min, double max, int64_t *counts) {
-  double lo, hi;
+  double lo = 0, hi = 0;
   QG_TRY(qg__histc_range(min, max, x->xmin, x->xmax, &lo, &hi));
   /* linspace's end points in T are the bin edges histc divides by */
   if (x->f64) qg__histc_f64(x->data, x->n, bins, lo, hi, counts);
@@ -109,27 +112,35 @@ static void upscale(const state *s, double umin, double umax, float *out) {
   }
 }
 
+/* torch >= 2.4: `x = x[x.abs() != inf]` (with a warning) when x holds an infinity. *filtered
+ * receives the copy x then points into (NULL when nothing was dropped; the caller frees it);
+ * x->n becomes 0 when every element was infinite (the observer then ignores the input). */
+static qg_status drop_infinities(hin *x, void **filtered) {
+  *filtered = NULL;
+  if (x->xmin != -INFINITY && x->xmax != INFINITY) return QG_OK;
+  size_t esz = x->f64 ? sizeof(double) : sizeof(float);
+  char *f = qg__malloc((size_t)x->n * esz);
+  if (!f) return qg_oom("HistogramObserver: finite elements");
+  int64_t m = 0;
+  for (int64_t i = 0; i < x->n; i++) {
+    double v = x->f64 ? ((const double *)x->data)[i] : ((const float *)x->data)[i];
+    if (isinf(v)) continue;
+    memcpy(f + (size_t)m * esz, (const char *)x->data + (size_t)i * esz, esz);
+    m++;
+  }
+  x->data = f;
+  x->n = m;
+  *filtered = f;
+  if (m > 0) scan(x);
+  return QG_OK;
+}
+
 static qg_status forward_current(const qg__obs *o, state *s, hin *x, double *hist_t, int64_t *counts) {
-  float *filtered = NULL;
-  if (x->xmin == -INFINITY || x->xmax == INFINITY) {
-    /* x = x[x.abs() != inf] (with a warning) */
-    size_t esz = x->f64 ? sizeof(double) : sizeof(float);
-    filtered = qg__malloc((size_t)x->n * esz);
-    if (!filtered) return qg_oom("HistogramObserver: finite elements");
-    int64_t m = 0;
-    for (int64_t i = 0; i < x->n; i++) {
-      double v = x->f64 ? ((const double *)x->data)[i] : ((const float *)x->data)[i];
-      if (isinf(v)) continue;
-      memcpy((char *)filtered + (size_t)m * esz, (const char *)x->data + (size_t)i * esz, esz);
-      m++;
-    }
-    x->data = filtered;
-    x->n = m;
-    if (m == 0) {
-      qg__free(filtered);
-      return QG_OK;
-    }
-    scan(x);
+  void *filtered = NULL;
+  QG_TRY(drop_infinities(x, &filtered));
+  if (x->n == 0) {
+    qg__free(filtered);
+    return QG_OK;
   }
   qg_status st = QG_OK;
   const int64_t bins = s->bins;
@@ -200,55 +211,47 @@ static qg_status combine_legacy(const state *s, const hin *x, int64_t up, int64_
   return QG_OK;
 }
 
-static qg_status forward_legacy(const qg__obs *o, state *s, hin *x, double *hist_t, int64_t *counts) {
-  const int v113 = o->spec.histogram_variant == QG_HISTOGRAM_LEGACY_113;
+/* torch.histc into the state (reset_histogram): min/max are written before histc can fail, as
+ * PyTorch does; histc's `out=` is the float32 histogram, so a float64 input is an error. */
+static qg_status reset_legacy(state *s, const hin *x, double lo, double hi, int64_t *counts) {
+  *s->min_val = (float)x->xmin;
+  *s->max_val = (float)x->xmax;
+  if (x->f64)
+    return qg_set_error(QG_STATUS_INVALID_ARGUMENT, "torch.histogram: input tensor and hist tensor should have the "
+                                                    "same dtype, but got input double and hist float");
+  QG_TRY(histc(x, s->bins, lo, hi, counts));
+  for (int64_t i = 0; i < s->bins; i++) s->hist[i] = (float)counts[i];
+  return QG_OK;
+}
+
+/* torch 1.13's forward. */
+static qg_status forward_113(const qg__obs *o, state *s, hin *x, double *hist_t, int64_t *counts) {
   const int64_t bins = s->bins, up = o->spec.upsample_rate;
   const double min_val = *s->min_val, max_val = *s->max_val;
-  double lo, hi;
+  double lo = 0, hi = 0;
   if ((min_val == INFINITY && max_val == -INFINITY) || min_val == max_val) {
-    *s->min_val = (float)x->xmin; /* written before histc can fail, as PyTorch does */
+    *s->min_val = (float)x->xmin; /* before int() can fail */
     *s->max_val = (float)x->xmax;
-    lo = x->xmin;
-    hi = x->xmax;
-    if (v113) {
-      QG_TRY(py_int(x->xmin, &lo));
-      QG_TRY(py_int(x->xmax, &hi));
-    }
-    if (x->f64)
-      return qg_set_error(QG_STATUS_INVALID_ARGUMENT, "torch.histogram: input tensor and hist tensor should have the "
-                                                      "same dtype, but got input double and hist float");
-    QG_TRY(histc(x, bins, lo, hi, counts));
-    for (int64_t i = 0; i < bins; i++) s->hist[i] = (float)counts[i];
-    return QG_OK;
+    QG_TRY(py_int(x->xmin, &lo));
+    QG_TRY(py_int(x->xmax, &hi));
+    return reset_legacy(s, x, lo, hi, counts);
   }
   double cmin = t_min(x->xmin, min_val), cmax = t_max(x->xmax, max_val);
-  double d = rt(x, cmax - cmin), ds_f = 0, e, round_q;
-  if (v113) {
-    double hbw = R32(R32(max_val - min_val) / (float)(bins * up));
-    double bhw = R32((float)bins * hbw);
-    QG_TRY(py_int(ceil(rt(x, d / bhw)), &ds_f));
-    e = rt(x, R32((float)ds_f * bhw) - d);
-    round_q = nearbyint(rt(x, rt(x, min_val - cmin) / hbw));
-  } else {
-    double r = R32(max_val - min_val);
-    QG_TRY(py_int(ceil(rt(x, rt(x, d * (double)up) / r)), &ds_f));
-    e = rt(x, R32(R32((float)ds_f * r) / (float)up) - d);
-    round_q = nearbyint(rt(x, rt(x, rt(x, rt(x, min_val - cmin) * (double)bins) * (double)up) / r));
-  }
-  double start_f = 0;
-  QG_TRY(py_int(round_q, &start_f));
+  double d = rt(x, cmax - cmin), ds_f = 0, start_f = 0;
+  /* _adjust_min_max with hist_bin_width = (max - min) / (bins * upsample_rate) */
+  double hbw = R32(R32(max_val - min_val) / (float)(bins * up));
+  double bhw = R32((float)bins * hbw);
+  QG_TRY(py_int(ceil(rt(x, d / bhw)), &ds_f));
+  double e = rt(x, R32((float)ds_f * bhw) - d);
+  QG_TRY(py_int(nearbyint(rt(x, rt(x, min_val - cmin) / hbw)), &start_f));
   if (ds_f < 1 || ds_f * (double)bins > 4e9)
     return qg_set_error(QG_STATUS_UNSUPPORTED,
                         "HistogramObserver: a combined histogram of %.0f x %lld fine bins (new range %g .. %g, old %g .. %g) "
                         "is out of range",
                         ds_f, (long long)bins, cmin, cmax, min_val, max_val);
   cmax = rt(x, cmax + e);
-  lo = cmin;
-  hi = cmax;
-  if (v113) {
-    QG_TRY(py_int(cmin, &lo));
-    QG_TRY(py_int(cmax, &hi));
-  }
+  QG_TRY(py_int(cmin, &lo));
+  QG_TRY(py_int(cmax, &hi));
   QG_TRY(histc(x, bins, lo, hi, counts));
   for (int64_t i = 0; i < bins; i++) hist_t[i] = (double)counts[i];
   if (cmin == min_val && cmax == max_val) {
@@ -260,6 +263,41 @@ static qg_status forward_legacy(const qg__obs *o, state *s, hin *x, double *hist
   *s->min_val = (float)cmin;
   *s->max_val = (float)cmax;
   return QG_OK;
+}
+
+static qg_status forward_24_finite(const qg__obs *o, state *s, hin *x, double *hist_t, int64_t *counts) {
+  const int64_t bins = s->bins, up = o->spec.upsample_rate;
+  const double min_val = *s->min_val, max_val = *s->max_val;
+  const double r = R32(max_val - min_val); /* self.max_val - self.min_val, float32 */
+  if ((min_val == INFINITY && max_val == -INFINITY) || min_val == max_val || (float)r < (float)1e-6)
+    return reset_legacy(s, x, x->xmin, x->xmax, counts);
+  double cmin = t_min(x->xmin, min_val), cmax = t_max(x->xmax, max_val);
+  double d = rt(x, cmax - cmin), ds_f = 0, start_f = 0;
+  QG_TRY(py_int(ceil(rt(x, rt(x, d / r) * (double)up)), &ds_f));
+  double e = rt(x, R32(R32(ds_f / (double)up) * r) - d); /* Python float * float32 tensor: float32 */
+  QG_TRY(py_int(nearbyint(rt(x, rt(x, rt(x, rt(x, min_val - cmin) / r) * (double)bins) * (double)up)), &start_f));
+  cmax = rt(x, cmax + e);
+  QG_TRY(histc(x, bins, cmin, cmax, counts));
+  if (cmin == min_val && cmax == max_val) return QG_OK; /* `combined_histogram += self.histogram` only */
+  if ((double)bins * ds_f * 4 > 1e9) return reset_legacy(s, x, x->xmin, x->xmax, counts);
+  for (int64_t i = 0; i < bins; i++) hist_t[i] = (double)counts[i];
+  QG_TRY(combine_legacy(s, x, up, (int64_t)ds_f, (int64_t)start_f, hist_t));
+  for (int64_t i = 0; i < bins; i++) s->hist[i] = (float)hist_t[i];
+  *s->min_val = (float)cmin;
+  *s->max_val = (float)cmax;
+  return QG_OK;
+}
+
+/* torch 2.4's forward (checked against torch 2.4.1): infinities dropped; reset also when the
+ * range is narrower than 1e-6; the division-free _adjust_min_max; when the combined range is
+ * the old one, the new counts are added to a temporary only, so the state does not change
+ * (PyTorch's code as it is); a combined histogram over 1 GB falls back to a reset. */
+static qg_status forward_24(const qg__obs *o, state *s, hin *x, double *hist_t, int64_t *counts) {
+  void *filtered = NULL;
+  QG_TRY(drop_infinities(x, &filtered));
+  qg_status st = x->n == 0 ? QG_OK : forward_24_finite(o, s, x, hist_t, counts);
+  qg__free(filtered);
+  return st;
 }
 
 /* ---- entry point -------------------------------------------------------------------------- */
@@ -293,8 +331,11 @@ qg_status qg__obs_histogram_forward(const qg__obs *o, const qg_tensor *x) {
     work[bins] = *mn;
     work[bins + 1] = *mx;
     state s = {work, bins, &work[bins], &work[bins + 1]};
-    st = o->spec.histogram_variant == QG_HISTOGRAM_CURRENT ? forward_current(o, &s, &in, hist_t, counts)
-                                                            : forward_legacy(o, &s, &in, hist_t, counts);
+    switch (o->spec.histogram_variant) {
+      case QG_HISTOGRAM_LEGACY_113: st = forward_113(o, &s, &in, hist_t, counts); break;
+      case QG_HISTOGRAM_LEGACY: st = forward_24(o, &s, &in, hist_t, counts); break;
+      default: st = forward_current(o, &s, &in, hist_t, counts); break;
+    }
     /* min/max are kept even on failure (PyTorch copies them before histc raises) */
     *mn = work[bins];
     *mx = work[bins + 1];

@@ -33,9 +33,9 @@ typedef struct qg_qparams_args {
   int64_t quant_min, quant_max; /* from qg_qrange */
   int has_customized_qrange;
   float eps;
-  /* torch 1.13 checks `min <= max`, which a NaN fails (INVALID_ARGUMENT "min nan should be less
-   * than max nan"); torch 2.x checks `!(min > max)`, which lets NaN through to NaN scales.
-   * 0 (the default) = torch 2.x. */
+  /* torch <= 2.4 checks `min <= max`, which a NaN fails (INVALID_ARGUMENT "min nan should be
+   * less than max nan"); later torch checks `!(min > max)`, which lets NaN through to NaN
+   * scales. 0 (the default) = later torch. */
   int nan_check_113;
 } qg_qparams_args;
 

@@ -25,6 +25,7 @@ typedef struct ctx {
   const char *case_name;
   int step;
   int v113;
+  qg_histogram_variant variant; /* the recording torch's HistogramObserver rule */
   qg_tensor *owned[64]; /* references handed out by tensor() */
   size_t nowned;
 } ctx;
@@ -142,8 +143,8 @@ static void spec_of_case(ctx *c, const cJSON *cs, qg_observer_spec *s) {
   int kind = kind_of(str_of(cs, "kind"));
   cr_assert(kind >= 0, "unknown observer kind %s", str_of(cs, "kind"));
   qg_observer_spec_default((qg_observer_kind)kind, s);
-  s->histogram_variant = c->v113 ? QG_HISTOGRAM_LEGACY_113 : QG_HISTOGRAM_CURRENT;
-  s->nan_check_113 = c->v113;
+  s->histogram_variant = c->variant;
+  s->nan_check_113 = c->variant != QG_HISTOGRAM_CURRENT; /* torch <= 2.4 asserts min <= max */
   const cJSON *a = item(cs, "args"), *e;
   cJSON_ArrayForEach(e, a) {
     const char *k = e->string;
@@ -295,6 +296,8 @@ static cJSON *begin(const char *tag, const char *what, qg_obs_replay_result *out
   c->res = out;
   c->case_name = what;
   c->v113 = strcmp(tag, "torch113") == 0;
+  /* torch 1.13: its own rule; 2.4: the legacy rule; 2.5 and later: the current one */
+  c->variant = c->v113 ? QG_HISTOGRAM_LEGACY_113 : strcmp(tag, "torch24") == 0 ? QG_HISTOGRAM_LEGACY : QG_HISTOGRAM_CURRENT;
   load_tensors(tag, &c->nt);
   return load_doc(tag);
 }
@@ -347,7 +350,7 @@ void qg_obs_replay_choose(const char *tag, qg_obs_replay_result *out) {
 void qg_obs_replay_sums(const char *tag, qg_obs_replay_result *out) {
   ctx c;
   cJSON *doc = begin(tag, "torch.sum", out, &c);
-  int lanes = qg__obs_sum_lanes(c.v113 ? QG_HISTOGRAM_LEGACY_113 : QG_HISTOGRAM_CURRENT);
+  int lanes = qg__obs_sum_lanes(c.variant);
   const cJSON *e;
   cJSON_ArrayForEach(e, item(doc, "sums")) {
     out->steps++;

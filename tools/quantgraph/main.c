@@ -64,7 +64,7 @@ static const qg_cli_command commands[] = {
      "  --qconfig-for PATH=NAME qconfig of the module at PATH, or PATH=none\n"
      "  --dynamic               dynamic quantization (observe linear inputs and weights only)\n"
      "  --histogram VARIANT     HistogramObserver update rule: current (PyTorch >= 2.5, default),\n"
-     "                          legacy (PyTorch <= 2.4), torch113 (bit-exact with torch 1.13)\n"
+     "                          legacy (PyTorch 2.4), torch113 (bit-exact with torch 1.13)\n"
      "  -o, --output FILE       where to write the prepared bundle\n"
      "  --inplace               rewrite BUNDLE instead (atomically)\n",
      qg_cmd_prepare},
