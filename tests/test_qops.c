@@ -212,6 +212,43 @@ Test(qops, vector_quantize_loops_equal_scalar) {
   qg_tensor_release(x);
 }
 
+/* A quantized tensor of the given shape filled from a seeded generator over the dtype's range. */
+static qg_tensor *random_q(qg_dtype dt, int ndim, const int64_t *shape, double scale, int64_t zp, unsigned seed) {
+  qg_tensor *t;
+  QG_ASSERT_OK(qg_q_new(dt, ndim, shape, scale, zp, &t));
+  for (int64_t i = 0; i < qg_tensor_numel(t); i++) {
+    seed = seed * 1103515245u + 12345u;
+    qg_q_store(dt, qg_tensor_data(t), i, dt == QG_DTYPE_QUINT8 ? (int64_t)((seed >> 16) & 255) : (int64_t)((seed >> 16) & 255) - 128);
+  }
+  return t;
+}
+
+/* quantized::add(_relu)'s AVX2 loop (where the CPU has it) stores what the per-element loop
+ * (vector and scalar forms as PyTorch chooses them) stores. */
+Test(qops, vector_add_loop_equals_element_loop) {
+  static const int64_t shapes[][4] = {{1, 64, 56, 56}, {2, 3, 5, 67}, {1, 1, 1, 130}, {1, 2, 3, 4}};
+  const qg_dtype dts[2] = {QG_DTYPE_QUINT8, QG_DTYPE_QINT8};
+  for (size_t si = 0; si < 4; si++)
+    for (int d = 0; d < 2; d++)
+      for (int relu = 0; relu < 2; relu++) {
+        const int64_t zo = d ? -3 : 131;
+        qg_tensor *a = random_q(dts[d], 4, shapes[si], 0.031, d ? 5 : 128, 3u + (unsigned)si);
+        qg_tensor *b = random_q(dts[d], 4, shapes[si], 0.017, d ? -7 : 60, 99u + (unsigned)si);
+        qg_tensor *r[2];
+        for (int scalar = 0; scalar < 2; scalar++) {
+          qg__qbinary_force_scalar(scalar);
+          QG_ASSERT_OK(qg_cpu_qbinary(QG_QBINARY_ADD, a, b, 0.043, zo, relu, &r[scalar]));
+        }
+        qg__qbinary_force_scalar(0);
+        cr_expect(memcmp(qg_tensor_data(r[0]), qg_tensor_data(r[1]), (size_t)qg_tensor_numel(a)) == 0,
+                  "shape %zu, %s, relu %d: the AVX2 and element loops differ", si, qg_dtype_info(dts[d])->name, relu);
+        qg_tensor_release(r[0]);
+        qg_tensor_release(r[1]);
+        qg_tensor_release(a);
+        qg_tensor_release(b);
+      }
+}
+
 Test(qops, vector_dequantize_premultiplies_the_zero_point) {
   /* fma(scale, q, -zp * scale) rounds zp * scale first: for scale 0.1, zp 3, q 7 the two forms
    * land on different float32 values */

@@ -10,3 +10,13 @@ int qg_cpu_has_avx2(void) {
   return 0;
 #endif
 }
+
+int qg_cpu_has_avx2_fma(void) {
+#if defined(__x86_64__) && defined(__GNUC__)
+  static int cached = -1;
+  if (cached < 0) cached = qg_cpu_has_avx2() && __builtin_cpu_supports("fma") ? 1 : 0;
+  return cached;
+#else
+  return 0;
+#endif
+}

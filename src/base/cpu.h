@@ -6,5 +6,7 @@
 
 /* 1 when the CPU runs AVX2 (checked once). */
 int qg_cpu_has_avx2(void);
+/* 1 when it runs AVX2 and FMA (loops reproducing PyTorch's fused multiply-adds). */
+int qg_cpu_has_avx2_fma(void);
 
 #endif

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "base/cpu.h"
 #include "ops/cpu/pointwise_common.h"
 #include "ops/cpu/quantized_common.h"
 
@@ -41,47 +42,130 @@ static qg_status result_shape(qg_qbinary_op op, const qg_tensor *a, const qg_ten
   return QG_OK;
 }
 
+static int force_scalar;
+void qg__qbinary_force_scalar(int on) { force_scalar = on; }
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define QG__QADD_AVX2 1
+
+/* quantized add of 8 elements in the vector form (qg_q_dequantize_vec + qg_q_quantize_vec, lane
+ * for lane): fma(scale, q, premul) per operand, the float sum, relu, min(c * inv, clip),
+ * cvtps2dq, + zo wrapping, clamp. */
+__attribute__((target("avx2,fma"))) static void qadd8(const void *pa, const void *pb, void *po, int is_unsigned,
+                                                      const float *k, int relu, __m256i zo, __m256i lo, __m256i hi) {
+  __m128i ra = _mm_loadl_epi64((const __m128i *)pa), rb = _mm_loadl_epi64((const __m128i *)pb);
+  __m256i ia = is_unsigned ? _mm256_cvtepu8_epi32(ra) : _mm256_cvtepi8_epi32(ra);
+  __m256i ib = is_unsigned ? _mm256_cvtepu8_epi32(rb) : _mm256_cvtepi8_epi32(rb);
+  __m256 da = _mm256_fmadd_ps(_mm256_set1_ps(k[0]), _mm256_cvtepi32_ps(ia), _mm256_set1_ps(k[1]));
+  __m256 db = _mm256_fmadd_ps(_mm256_set1_ps(k[2]), _mm256_cvtepi32_ps(ib), _mm256_set1_ps(k[3]));
+  __m256 c = _mm256_add_ps(da, db);
+  if (relu) c = _mm256_max_ps(c, _mm256_setzero_ps());
+  __m256 y = _mm256_min_ps(_mm256_mul_ps(c, _mm256_set1_ps(k[4])), _mm256_set1_ps(2147483520.0f));
+  __m256i q = _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(y), zo), lo), hi);
+  __m256i w = _mm256_packs_epi32(q, q);
+  w = is_unsigned ? _mm256_packus_epi16(w, w) : _mm256_packs_epi16(w, w);
+  int32_t l0 = _mm_cvtsi128_si32(_mm256_castsi256_si128(w)), l1 = _mm_cvtsi128_si32(_mm256_extracti128_si256(w, 1));
+  memcpy(po, &l0, 4);
+  memcpy((char *)po + 4, &l1, 4);
+}
+
+/* The vector part [0, vec_end) of every row of a contiguous 8-bit add whose operands have the
+ * output's shape and layout; the scalar tails are left to the caller's loop. */
+__attribute__((target("avx2,fma"))) static void qadd_rows_avx2(const qg_q_loop *plan, int64_t n, const uint8_t *pa,
+                                                               const uint8_t *pb, uint8_t *po, int is_unsigned,
+                                                               const float *k, int relu, int32_t zo, int32_t qmin,
+                                                               int32_t qmax) {
+  const __m256i vzo = _mm256_set1_epi32(zo), lo = _mm256_set1_epi32(qmin), hi = _mm256_set1_epi32(qmax);
+  for (int64_t row = 0; row < n; row += plan->inner)
+    for (int64_t i = row; i < row + plan->vec_end; i += 8)
+      qadd8(pa + i, pb + i, po + i, is_unsigned, k, relu, vzo, lo, hi);
+}
+
+/* Whether t has shape and contiguous layout of the contiguous tensor r. */
+static int same_layout(const qg_tensor *t, const qg_tensor *r) {
+  return t->ndim == r->ndim && memcmp(t->shape, r->shape, sizeof(int64_t) * (size_t)r->ndim) == 0 &&
+         qg_tensor_is_contiguous(t);
+}
+#endif
+
+/* The constants of one binary op. */
+typedef struct qbin {
+  qg_qbinary_op op;
+  qg_dtype dt;
+  int relu;
+  float sa, sb, so, inv, pre_a, pre_b, multiplier;
+  int64_t za, zb, zo;
+} qbin;
+
+/* One output element from the stored integers qa, qb, in the vector or the scalar form. */
+static int64_t elem(const qbin *c, int64_t qa, int64_t qb, int vec) {
+  int64_t q;
+  if (c->op == QG_QBINARY_ADD) {
+    /* qadd_kernel: dequantize both, add in float, requantize */
+    float v;
+    if (vec) {
+      v = qg_q_dequantize_vec(c->sa, c->pre_a, qa) + qg_q_dequantize_vec(c->sb, c->pre_b, qb);
+      if (c->relu) v = v > 0.0f ? v : 0.0f;
+      return qg_q_quantize_vec(c->dt, c->inv, c->so, c->zo, v);
+    }
+    v = qg_q_dequantize_scalar(c->sa, c->za, qa) + qg_q_dequantize_scalar(c->sb, c->zb, qb);
+    if (c->relu) v = v < 0.0f ? 0.0f : v;
+    return qg_q_quantize_scalar(c->dt, c->so, c->zo, v);
+  }
+  /* qmul_kernel: int32 product of the zero-point-shifted values (wrapping, as the int32
+   * multiply does), requantized with sa * sb / so */
+  const int32_t prod = (int32_t)((uint32_t)(int32_t)(qa - c->za) * (uint32_t)(int32_t)(qb - c->zb));
+  q = vec && c->dt == QG_DTYPE_QINT32 ? qg_q_requantize_from_int_vec32(c->multiplier, c->zo, prod)
+                                      : qg_q_requantize_from_int(c->dt, c->multiplier, c->zo, prod);
+  if (c->relu && q < c->zo) q = c->zo;
+  return q;
+}
+
+/* Contiguous 8-bit add with same-shape operands: the vector blocks of each row with AVX2, the
+ * scalar tails element by element. Returns 0 (nothing done) where that does not apply. */
+static int add_contiguous(const qbin *c, const qg_q_loop *plan, const qg_tensor *a, const qg_tensor *b, qg_tensor *r) {
+#if defined(QG__QADD_AVX2)
+  if (c->op != QG_QBINARY_ADD || c->dt == QG_DTYPE_QINT32 || plan->vec_end == 0 || force_scalar ||
+      !qg_cpu_has_avx2_fma() || !same_layout(a, r) || !same_layout(b, r))
+    return 0;
+  int64_t qmin, qmax;
+  qg_q_range(c->dt, &qmin, &qmax);
+  const float k[5] = {c->sa, c->pre_a, c->sb, c->pre_b, c->inv};
+  const void *pa = qg_tensor_data(a), *pb = qg_tensor_data(b);
+  void *po = qg_tensor_data(r);
+  const int64_t n = qg_tensor_numel(r);
+  qadd_rows_avx2(plan, n, pa, pb, po, c->dt == QG_DTYPE_QUINT8, k, c->relu, (int32_t)c->zo, (int32_t)qmin,
+                 (int32_t)qmax);
+  for (int64_t row = 0; row < n; row += plan->inner)
+    for (int64_t i = row + plan->vec_end; i < row + plan->inner; i++)
+      qg_q_store(c->dt, po, i, elem(c, qg_q_load(c->dt, pa, i), qg_q_load(c->dt, pb, i), 0));
+  return 1;
+#else
+  (void)c, (void)plan, (void)a, (void)b, (void)r;
+  return 0;
+#endif
+}
+
 /* Fills r (contiguous, r's qparams are the output's) with a op b. */
 static void compute(qg_qbinary_op op, const qg_tensor *a, const qg_tensor *b, int relu, qg_tensor *r) {
-  const qg_dtype dt = r->dtype;
-  const float sa = (float)a->quantizer->scale, sb = (float)b->quantizer->scale;
-  const int64_t za = a->quantizer->zero_point, zb = b->quantizer->zero_point;
-  const float so = (float)r->quantizer->scale, inv = 1.0f / so;
-  const int64_t zo = r->quantizer->zero_point;
-  const float pre_a = qg_q_premul(sa, za), pre_b = qg_q_premul(sb, zb);
-  const float multiplier = sa * sb * inv;
+  qbin c = {op, r->dtype, relu, (float)a->quantizer->scale, (float)b->quantizer->scale, (float)r->quantizer->scale,
+            0, 0, 0, 0, a->quantizer->zero_point, b->quantizer->zero_point, r->quantizer->zero_point};
+  c.inv = 1.0f / c.so;
+  c.pre_a = qg_q_premul(c.sa, c.za);
+  c.pre_b = qg_q_premul(c.sb, c.zb);
+  c.multiplier = c.sa * c.sb * c.inv;
   const qg_tensor *ops[2] = {a, b};
   qg__pw_iter it;
   qg__pw_iter_init(&it, r->ndim, r->shape, 2, ops);
   qg_q_loop plan;
-  qg_q_loop_plan(&plan, dt, r->ndim, r->shape, 2, (const int64_t(*)[QG_MAX_DIMS])it.strides);
+  qg_q_loop_plan(&plan, c.dt, r->ndim, r->shape, 2, (const int64_t(*)[QG_MAX_DIMS])it.strides);
+  if (add_contiguous(&c, &plan, a, b, r)) return;
   const void *pa = qg_tensor_data(a), *pb = qg_tensor_data(b);
   void *po = qg_tensor_data(r);
   for (int64_t k = 0, n = qg_tensor_numel(r); k < n; k++) {
-    const int64_t qa = qg_q_load(dt, pa, it.off[0]), qb = qg_q_load(dt, pb, it.off[1]);
-    const int vec = qg_q_loop_is_vec(&plan, k);
-    int64_t q;
-    if (op == QG_QBINARY_ADD) {
-      /* qadd_kernel: dequantize both, add in float, requantize */
-      float c;
-      if (vec) {
-        c = qg_q_dequantize_vec(sa, pre_a, qa) + qg_q_dequantize_vec(sb, pre_b, qb);
-        if (relu) c = c > 0.0f ? c : 0.0f;
-        q = qg_q_quantize_vec(dt, inv, so, zo, c);
-      } else {
-        c = qg_q_dequantize_scalar(sa, za, qa) + qg_q_dequantize_scalar(sb, zb, qb);
-        if (relu) c = c < 0.0f ? 0.0f : c;
-        q = qg_q_quantize_scalar(dt, so, zo, c);
-      }
-    } else {
-      /* qmul_kernel: int32 product of the zero-point-shifted values (wrapping, as the int32
-       * multiply does), requantized with sa * sb / so */
-      const int32_t prod = (int32_t)((uint32_t)(int32_t)(qa - za) * (uint32_t)(int32_t)(qb - zb));
-      q = vec && dt == QG_DTYPE_QINT32 ? qg_q_requantize_from_int_vec32(multiplier, zo, prod)
-                                       : qg_q_requantize_from_int(dt, multiplier, zo, prod);
-      if (relu && q < zo) q = zo;
-    }
-    qg_q_store(dt, po, k, q);
+    const int64_t qa = qg_q_load(c.dt, pa, it.off[0]), qb = qg_q_load(c.dt, pb, it.off[1]);
+    qg_q_store(c.dt, po, k, elem(&c, qa, qb, qg_q_loop_is_vec(&plan, k)));
     qg__pw_iter_next(&it);
   }
 }

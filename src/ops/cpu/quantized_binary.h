@@ -30,4 +30,7 @@ qg_status qg_cpu_qbinary_scalar(qg_qbinary_op op, qg_tensor *a, double c, int re
  * out (PyTorch sets out's quantizer). */
 qg_status qg_cpu_qbinary_scalar_out(qg_qbinary_op op, qg_tensor *a, double c, int relu, qg_tensor *out) QG_MUST_USE;
 
+/* Tests: 1 makes quantized add use its per-element loop instead of the AVX2 one (same values). */
+void qg__qbinary_force_scalar(int on);
+
 #endif

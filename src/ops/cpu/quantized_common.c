@@ -157,11 +157,18 @@ qg_status qg_q_int_repr(const qg_tensor *t, qg_tensor **out) {
 qg_status qg_q_ints_as_float(const qg_tensor *t, qg_tensor **out) {
   qg_tensor *c, *r;
   QG_TRY(qg_tensor_contiguous((qg_tensor *)t, &c));
-  qg_status st = qg_tensor_create(QG_DTYPE_F32, t->ndim, t->shape, &r);
+  qg_status st = qg_tensor_create_uninit(QG_DTYPE_F32, t->ndim, t->shape, &r);
   if (st == QG_OK) {
     const void *src = qg_tensor_data(c);
     float *dst = qg_tensor_data(r);
-    for (int64_t i = 0, n = qg_tensor_numel(c); i < n; i++) dst[i] = (float)qg_q_load(t->dtype, src, i);
+    const int64_t n = qg_tensor_numel(c);
+    /* one loop per dtype: these run on every quantized max pool */
+    if (t->dtype == QG_DTYPE_QUINT8)
+      for (int64_t i = 0; i < n; i++) dst[i] = (float)((const uint8_t *)src)[i];
+    else if (t->dtype == QG_DTYPE_QINT8)
+      for (int64_t i = 0; i < n; i++) dst[i] = (float)((const int8_t *)src)[i];
+    else
+      for (int64_t i = 0; i < n; i++) dst[i] = (float)qg_q_load(t->dtype, src, i);
     *out = r;
   }
   qg_tensor_release(c);
@@ -172,7 +179,18 @@ qg_status qg_q_from_ints(const qg_tensor *ints, qg_dtype dtype, qg_quantizer *q,
   qg_tensor *r;
   QG_TRY(qg_tensor_create_quantized(dtype, ints->ndim, ints->shape, q, &r));
   void *dst = qg_tensor_data(r);
-  for (int64_t i = 0, n = qg_tensor_numel(r); i < n; i++) qg_q_store(dtype, dst, i, (int64_t)qg_tensor_get_flat(ints, i));
+  const int64_t n = qg_tensor_numel(r);
+  if (ints->dtype == QG_DTYPE_F32 && qg_tensor_is_contiguous(ints)) { /* the pooling kernels' output */
+    const float *f = qg_tensor_data(ints);
+    if (dtype == QG_DTYPE_QUINT8)
+      for (int64_t i = 0; i < n; i++) ((uint8_t *)dst)[i] = (uint8_t)f[i];
+    else if (dtype == QG_DTYPE_QINT8)
+      for (int64_t i = 0; i < n; i++) ((int8_t *)dst)[i] = (int8_t)f[i];
+    else
+      for (int64_t i = 0; i < n; i++) qg_q_store(dtype, dst, i, (int64_t)f[i]);
+  } else {
+    for (int64_t i = 0; i < n; i++) qg_q_store(dtype, dst, i, (int64_t)qg_tensor_get_flat(ints, i));
+  }
   *out = r;
   return QG_OK;
 }
