@@ -79,3 +79,99 @@ int qg_test_qconfig_dict(const cJSON *qd, qg_histogram_variant variant, qg_qconf
   }
   return 1;
 }
+
+/* c10::ScalarType and c10::QScheme names in number order (quant_common.py _SCALAR_TYPES,
+ * _QSCHEMES). */
+static const char *const k_scalar_types[] = {"uint8",   "int8",      "int16",      "int32", "int64",   "float16",
+                                             "float32", "float64",   "complex32",  "complex64", "complex128",
+                                             "bool",    "qint8",     "quint8",     "qint32", "bfloat16",
+                                             "quint4x2", "quint2x4", NULL};
+static const char *const k_qschemes[] = {"per_tensor_affine", "per_channel_affine", "per_tensor_symmetric",
+                                         "per_channel_symmetric", "per_channel_affine_float_qparams", NULL};
+
+static int name_index(const char *const *names, const char *s) {
+  for (int i = 0; names[i]; i++)
+    if (s && strcmp(names[i], s) == 0) return i;
+  return -1;
+}
+
+static const char *state_dtype(const cJSON *v, qg_dtype *out) {
+  int k = name_index(k_scalar_types, cJSON_IsString(v) ? v->valuestring : NULL);
+  if (k < 0 || qg_dtype_from_torch(k, out) != 0) return "a dtype quantgraph has no type for";
+  return NULL;
+}
+
+const char *qg_test_observer_spec(const cJSON *desc, qg_histogram_variant variant, qg_observer_spec *out) {
+  const cJSON *cls = cJSON_GetObjectItem(desc, "class"), *state = cJSON_GetObjectItem(desc, "state");
+  const char *name = cJSON_IsString(cls) ? strrchr(cls->valuestring, '.') : NULL;
+  int kind = -1;
+  for (int k = 0; name && k < QG_OBSERVER_KIND_COUNT; k++)
+    if (strcmp(name + 1, qg_observer_kind_name((qg_observer_kind)k)) == 0) kind = k;
+  if (kind < 0 || !cJSON_IsObject(state)) return "an observer class quantgraph does not have";
+  qg_observer_spec_default((qg_observer_kind)kind, out);
+  out->histogram_variant = variant;
+  const cJSON *e;
+  cJSON_ArrayForEach(e, state) {
+    const char *k = e->string, *why = NULL;
+    size_t n = strlen(k);
+    if (n > 4 && strcmp(k + n - 4, "_hex") == 0) continue; /* the exact form of a float beside it */
+    if (cJSON_IsNull(e) && (strcmp(k, "quant_min") == 0 || strcmp(k, "quant_max") == 0)) continue; /* unset */
+    if (strcmp(k, "dtype") == 0) why = state_dtype(e, &out->dtype);
+    else if (strcmp(k, "compute_dtype") == 0) {
+      out->has_compute_dtype = !cJSON_IsNull(e);
+      if (out->has_compute_dtype) why = state_dtype(e, &out->compute_dtype);
+    } else if (strcmp(k, "qscheme") == 0) {
+      int q = name_index(k_qschemes, cJSON_IsString(e) ? e->valuestring : NULL);
+      if (q < 0) why = "an unknown qscheme";
+      else out->qscheme = (qg_qscheme_kind)q;
+    } else if (strcmp(k, "custom_op") == 0) {
+      if (cJSON_IsString(e)) out->custom_op_name = e->valuestring;
+      else if (!cJSON_IsNull(e)) why = "a custom_op that is not a string";
+    } else if (cJSON_IsBool(e) || cJSON_IsNumber(e)) {
+      double v = cJSON_IsBool(e) ? cJSON_IsTrue(e) : e->valuedouble;
+      if (strcmp(k, "quant_min") == 0) out->quant_min = (int64_t)v;
+      else if (strcmp(k, "quant_max") == 0) out->quant_max = (int64_t)v;
+      else if (strcmp(k, "reduce_range") == 0) out->reduce_range = v != 0;
+      else if (strcmp(k, "has_customized_qrange") == 0) out->has_quant_range = v != 0;
+      else if (strcmp(k, "is_dynamic") == 0) out->is_dynamic = v != 0;
+      else if (strcmp(k, "ch_axis") == 0) out->ch_axis = (int64_t)v;
+      else if (strcmp(k, "bins") == 0) out->bins = (int64_t)v;
+      else if (strcmp(k, "upsample_rate") == 0) out->upsample_rate = (int64_t)v;
+      else if (strcmp(k, "averaging_constant") == 0) out->averaging_constant = v;
+      else if (strcmp(k, "eps") == 0) out->eps = (float)v;
+      else why = "a state field quantgraph's observer spec does not have";
+    } else {
+      why = "a state field quantgraph's observer spec does not have";
+    }
+    if (why) return why;
+  }
+  /* PlaceholderObservers have no has_customized_qrange: their range is what they store. */
+  if (kind == QG_OBSERVER_PLACEHOLDER || kind == QG_OBSERVER_NOOP)
+    out->has_quant_range =
+        cJSON_IsNumber(cJSON_GetObjectItem(state, "quant_min")) && cJSON_IsNumber(cJSON_GetObjectItem(state, "quant_max"));
+  /* the stored range is the effective one: a reduce_range halving already happened */
+  out->quant_range_is_final = out->has_quant_range && out->reduce_range;
+  return NULL;
+}
+
+const char *qg_test_qconfig_dict_described(const cJSON *qd, const cJSON *qconfigs, qg_histogram_variant variant,
+                                           qg_qconfig_dict *d) {
+  const cJSON *e;
+  cJSON_ArrayForEach(e, qd) {
+    const cJSON *custom = cJSON_GetObjectItem(e, "custom");
+    qg_qconfig qc;
+    if (cJSON_IsNull(e) || cJSON_IsString(e)) {
+      if (cJSON_IsString(e)) QG_ASSERT_OK(qg_qconfig_named(e->valuestring, variant, &qc));
+      QG_ASSERT_OK(qg_qconfig_dict_set(d, e->string, cJSON_IsNull(e) ? NULL : &qc));
+      continue;
+    }
+    if (!cJSON_IsString(custom)) return "a qconfig entry that is neither a name, null nor {\"custom\": name}";
+    const cJSON *desc = cJSON_GetObjectItem(qconfigs, custom->valuestring);
+    if (!desc) return "a custom qconfig the index does not describe";
+    const char *why = qg_test_observer_spec(cJSON_GetObjectItem(desc, "activation"), variant, &qc.activation);
+    if (!why) why = qg_test_observer_spec(cJSON_GetObjectItem(desc, "weight"), variant, &qc.weight);
+    if (why) return why;
+    QG_ASSERT_OK(qg_qconfig_dict_set(d, e->string, &qc));
+  }
+  return NULL;
+}

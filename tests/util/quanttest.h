@@ -24,5 +24,15 @@ cJSON *qg_test_load_json(const char *relpath);
 /* Fills d from a recorded {"path": "name" | null} dict with named qconfigs; 0 (d partly filled)
  * when an entry is a custom QConfig the fixture describes instead. */
 int qg_test_qconfig_dict(const cJSON *qd, qg_histogram_variant variant, qg_qconfig_dict *d);
+/* An observer spec from its recorded description {"class": "__torch__...MinMaxObserver",
+ * "state": {dtype, qscheme, quant_min, ...}} (tools/fixtures/quant_common.py qconfig_spec);
+ * HistogramObservers get `variant`. NULL, or why the description cannot be expressed (an
+ * unknown class, state field or value). custom_op_name borrows desc's string. */
+const char *qg_test_observer_spec(const cJSON *desc, qg_histogram_variant variant, qg_observer_spec *out);
+/* As qg_test_qconfig_dict, and entries {"custom": name} are built from qconfigs[name]
+ * ({"activation": desc, "weight": desc}: the `qconfigs` of a fixture index). NULL, or why an
+ * entry cannot be expressed (d partly filled). */
+const char *qg_test_qconfig_dict_described(const cJSON *qd, const cJSON *qconfigs, qg_histogram_variant variant,
+                                           qg_qconfig_dict *d);
 
 #endif
