@@ -362,7 +362,7 @@ void qg_format_double(double d, qg_strbuf *out) {
    * so do p + 1 (the nearer p + 1 digit decimal is at least as close), so the shortest
    * precision is found by bisection: about 4 conversions instead of up to 17 (per-channel
    * scales, stored as float64 copies of float32 values, need 16-17 digits). */
-  char buf[64], best[64];
+  char buf[400], best[400]; /* %g of a double: at most ~330 characters as far as GCC can tell */
   snprintf(best, sizeof best, "%.17g", d); /* 17 digits always read back */
   int lo = 1, hi = 17;
   while (lo < hi) {
