@@ -63,13 +63,6 @@ typedef struct tally {
   "the debug module keeps the in-place ReLU6 module's hardtanh_ on a dequantized copy nobody reads, with its "     \
   "scalar-argument quantize/dequantize and its output quantize; PyTorch's alias-aware dead code elimination "     \
   "removes them (and folds the aten::scalar_tensor bounds into constants); outputs agree"
-#define WHY_ARG_TYPE                                                                                              \
-  "the interpreter checks a forward argument against the graph input's complete tensor type (the debug module "   \
-  "of a model traced on one row keeps Float(5)); PyTorch checks the unshaped type (GraphFunction's schema), so "  \
-  "it runs the debug module on the 5-row input and ours refuses"
-#define WHY_CHOOSE_QPARAMS                                                                                        \
-  "PyTorch's aten::_choose_qparams_per_tensor ignores reduce_range=True under the qnnpack engine (debug modules "  \
-  "of dynamic quantization); ours halves the range under every engine"
 #define WHY_ADD_SCALAR_OUT                                                                                        \
   "quantized::add_scalar_out(x, c, x) (out is self): PyTorch gives out the result's qparams before reading self, " \
   "so it reads the input with them and the values move twice (saturating); ours reads the input's own qparams "  \
@@ -95,24 +88,6 @@ static const struct {
     {T113, "clamp__script__fbgemm", "debug", "ops", WHY_DCE},
     {T215, "clamp__trace__fbgemm", "debug", "ops", WHY_DCE},
     {T215, "clamp__script__fbgemm", "debug", "ops", WHY_DCE},
-    {T113, "dynamic_multi_op__trace__dynamic", "debug", "run", WHY_ARG_TYPE},
-    {T113, "dynamic_with_if__trace__dynamic", "debug", "run", WHY_ARG_TYPE},
-    {T113, "dynamic_ops_linear__module_trace__dynamic", "debug", "run", WHY_ARG_TYPE},
-    {T113, "dynamic_ops_linear__functional_bias_trace__dynamic", "debug", "run", WHY_ARG_TYPE},
-    {T113, "dynamic_ops_linear__functional_nobias_trace__dynamic", "debug", "run", WHY_ARG_TYPE},
-    {T113, "linear_dynamic_fp16__float16_dynamic", "debug", "run", WHY_ARG_TYPE},
-    {T215, "dynamic_multi_op__trace__dynamic", "debug", "run", WHY_ARG_TYPE},
-    {T215, "dynamic_with_if__trace__dynamic", "debug", "run", WHY_ARG_TYPE},
-    {T215, "dynamic_ops_linear__module_trace__dynamic", "debug", "run", WHY_ARG_TYPE},
-    {T215, "dynamic_ops_linear__functional_bias_trace__dynamic", "debug", "run", WHY_ARG_TYPE},
-    {T215, "dynamic_ops_linear__functional_nobias_trace__dynamic", "debug", "run", WHY_ARG_TYPE},
-    {T215, "linear_dynamic_fp16__float16_dynamic", "debug", "run", WHY_ARG_TYPE},
-    {T113, "dynamic_multi_op__script__dynamic", "debug", "outputs", WHY_CHOOSE_QPARAMS},
-    {T113, "dynamic_weight_observer__trace__dynamic", "debug", "outputs", WHY_CHOOSE_QPARAMS},
-    {T113, "dynamic_weight_observer__script__dynamic", "debug", "outputs", WHY_CHOOSE_QPARAMS},
-    {T113, "dynamic_ops_linear__module_script__dynamic", "debug", "outputs", WHY_CHOOSE_QPARAMS},
-    {T113, "dynamic_ops_linear__functional_bias_script__dynamic", "debug", "outputs", WHY_CHOOSE_QPARAMS},
-    {T113, "dynamic_ops_linear__functional_nobias_script__dynamic", "debug", "outputs", WHY_CHOOSE_QPARAMS},
     {T113, "quantized_add_scalar__quantized_inplace_trace__fbgemm", "final", "outputs", WHY_ADD_SCALAR_OUT},
     {T113, "quantized_add_scalar__quantized_inplace_script__fbgemm", "final", "outputs", WHY_ADD_SCALAR_OUT},
     {T215, "quantized_add_scalar__quantized_inplace_trace__fbgemm", "final", "outputs", WHY_ADD_SCALAR_OUT},

@@ -432,12 +432,13 @@ void qg_ival_describe(const qg_ival *v, qg_strbuf *out) {
   }
 }
 
-int qg_ival_fits_type(const qg_ival *v, const qg_type_t *t) {
+static int fits(const qg_ival *v, const qg_type_t *t, int shaped) {
   switch (t->kind) {
   case QG_TYPE_ANY: return 1;
   case QG_TYPE_TENSOR: return v->kind == QG_IVAL_TENSOR;
   case QG_TYPE_TENSOR_DETAILED:
     if (v->kind != QG_IVAL_TENSOR) return 0;
+    if (!shaped) return 1;
     if (t->tensor.has_dtype && t->tensor.dtype != v->u.tensor->dtype) return 0;
     if (t->tensor.ndim >= 0 && t->tensor.ndim != v->u.tensor->ndim) return 0;
     return 1;
@@ -452,30 +453,30 @@ int qg_ival_fits_type(const qg_ival *v, const qg_type_t *t) {
   case QG_TYPE_STR: return v->kind == QG_IVAL_STRING;
   case QG_TYPE_NONE: return v->kind == QG_IVAL_NONE;
   case QG_TYPE_DEVICE: return v->kind == QG_IVAL_DEVICE;
-  case QG_TYPE_OPTIONAL: return v->kind == QG_IVAL_NONE || qg_ival_fits_type(v, t->elems[0]);
+  case QG_TYPE_OPTIONAL: return v->kind == QG_IVAL_NONE || fits(v, t->elems[0], shaped);
   case QG_TYPE_UNION:
     for (size_t i = 0; i < t->nelems; i++)
-      if (qg_ival_fits_type(v, t->elems[i])) return 1;
+      if (fits(v, t->elems[i], shaped)) return 1;
     return 0;
   case QG_TYPE_LIST:
     if (v->kind != QG_IVAL_LIST) return 0;
     for (size_t i = 0; i < v->u.list->len; i++)
-      if (!qg_ival_fits_type(&v->u.list->items[i], t->elems[0])) return 0;
+      if (!fits(&v->u.list->items[i], t->elems[0], shaped)) return 0;
     return 1;
   case QG_TYPE_TUPLE:
     if (v->kind != QG_IVAL_TUPLE || v->u.list->len != t->nelems) return 0;
     for (size_t i = 0; i < t->nelems; i++)
-      if (!qg_ival_fits_type(&v->u.list->items[i], t->elems[i])) return 0;
+      if (!fits(&v->u.list->items[i], t->elems[i], shaped)) return 0;
     return 1;
   case QG_TYPE_DICT:
     if (v->kind != QG_IVAL_DICT) return 0;
     for (size_t i = 0; i < v->u.dict->len; i++)
-      if (!qg_ival_fits_type(&v->u.dict->keys[i], t->elems[0]) ||
-          !qg_ival_fits_type(&v->u.dict->values[i], t->elems[1]))
+      if (!fits(&v->u.dict->keys[i], t->elems[0], shaped) ||
+          !fits(&v->u.dict->values[i], t->elems[1], shaped))
         return 0;
     return 1;
   case QG_TYPE_FUTURE:
-    return v->kind == QG_IVAL_FUTURE && v->u.list->len == 1 && qg_ival_fits_type(&v->u.list->items[0], t->elems[0]);
+    return v->kind == QG_IVAL_FUTURE && v->u.list->len == 1 && fits(&v->u.list->items[0], t->elems[0], shaped);
   case QG_TYPE_CLASS:
     return v->kind == QG_IVAL_OBJECT && strcmp(v->u.obj->type->qualname, t->qualname) == 0;
   case QG_TYPE_INTERFACE: {
@@ -488,3 +489,7 @@ int qg_ival_fits_type(const qg_ival *v, const qg_type_t *t) {
   default: return 0;
   }
 }
+
+int qg_ival_fits_type(const qg_ival *v, const qg_type_t *t) { return fits(v, t, 1); }
+
+int qg_ival_fits_unshaped_type(const qg_ival *v, const qg_type_t *t) { return fits(v, t, 0); }

@@ -150,6 +150,9 @@ void qg_ival_describe(const qg_ival *v, qg_strbuf *out);
 
 /* Does v fit static type t (as a slot value)? An int fits float. Returns 1 or 0. */
 int qg_ival_fits_type(const qg_ival *v, const qg_type_t *t);
+/* The same with every detailed tensor type taken as plain Tensor (dtype and sizes not checked):
+ * PyTorch checks method arguments against the unshaped schema of the graph. */
+int qg_ival_fits_unshaped_type(const qg_ival *v, const qg_type_t *t);
 
 /* Formats a double so that strtod reads it back exactly and it cannot be read as an int
  * ("1.0", "0.5", "1e-05", "inf", "-inf", "nan"). */

@@ -78,7 +78,9 @@ static qg_status check_args(const qg_graph_t *g, int has_self, const char *metho
   }
   for (size_t i = 0; i < nargs; i++) {
     const qg_value_t *in = qg_graph_input(g, first + i);
-    if (qg_ival_fits_type(&args[i], in->type)) continue;
+    /* the unshaped type, as PyTorch's GraphFunction schema: a model traced on one shape accepts
+     * others (its graph keeps the traced sizes as types) */
+    if (qg_ival_fits_unshaped_type(&args[i], in->type)) continue;
     qg_strbuf_reset(&sb);
     arg_name(in, i, &sb);
     qg_strbuf_append(&sb, "\t");

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ops/cpu/pointwise_common.h"
+#include "ops/cpu/quant_engine.h"
 #include "ops/cpu/quantized_common.h"
 #include "quant/qparams.h"
 
@@ -281,7 +282,12 @@ static qg_status min_max(const char *op, qg_tensor *x, float *mn, float *mx) {
   return QG_OK;
 }
 
+/* Both dynamic-qparams ops drop reduce_range under the qnnpack engine (QTensor.cpp; measured
+ * with torch 1.13). */
+static int engine_reduce_range(int reduce_range) { return reduce_range && qg_quant_engine_get() != QG_ENGINE_QNNPACK; }
+
 qg_status qg_cpu_choose_qparams_per_tensor(qg_tensor *x, int reduce_range, double *scale, int64_t *zero_point) {
+  reduce_range = engine_reduce_range(reduce_range);
   float mn, mx;
   QG_TRY(min_max("_choose_qparams_per_tensor", x, &mn, &mx));
   int32_t zp;
@@ -294,6 +300,7 @@ qg_status qg_cpu_quantize_per_tensor_dynamic(qg_tensor *x, qg_dtype dtype, int r
   if (dtype != QG_DTYPE_QINT8 && dtype != QG_DTYPE_QUINT8)
     return qg_set_error(QG_STATUS_UNSUPPORTED, "quantize_per_tensor_dynamic: dtype %s not supported (quint8 or "
                         "qint8; float16 is not implemented)", qg_dtype_info(dtype)->name);
+  reduce_range = engine_reduce_range(reduce_range);
   float mn, mx;
   QG_TRY(min_max("quantize_per_tensor_dynamic", x, &mn, &mx));
   double scale;

@@ -26,7 +26,8 @@ qg_status qg_cpu_quantize_per_channel(qg_tensor *x, const qg_tensor *scales, con
 qg_status qg_cpu_dequantize(qg_tensor *x, qg_tensor **out) QG_MUST_USE;
 
 /* aten::_choose_qparams_per_tensor(x, reduce_range): ChooseQuantizationParams over x's min and
- * max with qmin 0, qmax 255 (the fbgemm engine honours reduce_range). */
+ * max with qmin 0, qmax 255; reduce_range is ignored under the qnnpack engine, as PyTorch does
+ * (quantize_per_tensor_dynamic too). */
 qg_status qg_cpu_choose_qparams_per_tensor(qg_tensor *x, int reduce_range, double *scale,
                                            int64_t *zero_point) QG_MUST_USE;
 /* aten::quantize_per_tensor_dynamic: qparams chosen as above for dtype's range, then quantized. */
