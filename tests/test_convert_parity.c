@@ -59,10 +59,9 @@ typedef struct tally {
   "quantized::conv2d_prepack rejects at convert time weights that PyTorch's prepack accepts (quint8 weights under " \
   "qnnpack; per-channel weights quantized along axis 1, which qnnpack takes and fbgemm takes when the channel "     \
   "counts coincide): fold_prepack leaves the prepack op in the final graph, and running it fails"
-#define WHY_DCE                                                                                                   \
-  "the debug module keeps the in-place ReLU6 module's hardtanh_ on a dequantized copy nobody reads, with its "     \
-  "scalar-argument quantize/dequantize and its output quantize; PyTorch's alias-aware dead code elimination "     \
-  "removes them (and folds the aten::scalar_tensor bounds into constants); outputs agree"
+#define WHY_CLAMP_ORDER                                                                                           \
+  "the debug module quantizes the clamp / hardtanh scalar bounds with the same ops as PyTorch but in another "    \
+  "order (PyTorch quantizes the max bound first and emits the min bound's dequantize/item first); outputs agree"
 #define WHY_ADD_SCALAR_OUT                                                                                        \
   "quantized::add_scalar_out(x, c, x) (out is self): PyTorch gives out the result's qparams before reading self, " \
   "so it reads the input with them and the values move twice (saturating); ours reads the input's own qparams "  \
@@ -84,10 +83,10 @@ static const struct {
     {T113, "insert_quant_dequant_shared_class_type__pc1_both", "final", "run", WHY_PREPACK},
     {T215, "insert_quant_dequant_shared_class_type__pc1_both", "final", "ops", WHY_PREPACK},
     {T215, "insert_quant_dequant_shared_class_type__pc1_both", "final", "run", WHY_PREPACK},
-    {T113, "clamp__trace__fbgemm", "debug", "ops", WHY_DCE},
-    {T113, "clamp__script__fbgemm", "debug", "ops", WHY_DCE},
-    {T215, "clamp__trace__fbgemm", "debug", "ops", WHY_DCE},
-    {T215, "clamp__script__fbgemm", "debug", "ops", WHY_DCE},
+    {T113, "clamp__trace__fbgemm", "debug", "ops", WHY_CLAMP_ORDER},
+    {T113, "clamp__script__fbgemm", "debug", "ops", WHY_CLAMP_ORDER},
+    {T215, "clamp__trace__fbgemm", "debug", "ops", WHY_CLAMP_ORDER},
+    {T215, "clamp__script__fbgemm", "debug", "ops", WHY_CLAMP_ORDER},
     {T113, "quantized_add_scalar__quantized_inplace_trace__fbgemm", "final", "outputs", WHY_ADD_SCALAR_OUT},
     {T113, "quantized_add_scalar__quantized_inplace_script__fbgemm", "final", "outputs", WHY_ADD_SCALAR_OUT},
     {T215, "quantized_add_scalar__quantized_inplace_trace__fbgemm", "final", "outputs", WHY_ADD_SCALAR_OUT},

@@ -20,8 +20,8 @@ static qg_status convert_in_place(qg_module *m, int dynamic, int debug, qg_pass_
   QG_TRY(qg_module_walk(m, set_eval, NULL));
   QG_TRY(qg_insert_quant_dequant(m, "forward", dynamic, report));
   QG_TRY(qg_propagate_quantization(m, "forward", dynamic, report));
-  if (debug) return QG_OK;
-  QG_TRY(qg_finalize(m, dynamic, NULL, 0, report));
+  if (!debug) QG_TRY(qg_finalize(m, dynamic, NULL, 0, report));
+  /* quantize_jit.py's _convert_jit ends with these in both modes */
   const qg_method *f = qg_class_find_method(m->root.u.obj->type, "forward");
   if (!f || !f->graph) return qg_set_error(QG_STATUS_NOT_FOUND, "convert: the root module lost its forward method");
   QG_TRY(qg_constant_propagation_graph(f->graph, report));

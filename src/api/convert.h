@@ -5,8 +5,8 @@
 #include "api/prepare.h"
 
 /* convert_jit: InsertQuantDeQuant + propagation on `forward`; unless debug, Finalize
- * (prepack/unpack, QuantFusion, freezing, prepack folding), then constant propagation and DCE
- * of forward, as quantize_jit.py does. inplace as qg_prepare (PyTorch converts in place after
+ * (prepack/unpack, QuantFusion, freezing, prepack folding); then, in both modes, constant
+ * propagation and DCE of forward, as quantize_jit.py's _convert_jit does. inplace as qg_prepare (PyTorch converts in place after
  * its own prepare). report (optional) accumulates counts and the first warning. */
 qg_status qg_convert(qg_module *m, int dynamic, int debug, int inplace, qg_module **out,
                      qg_pass_report *report) QG_MUST_USE;
