@@ -62,10 +62,6 @@ typedef struct tally {
 #define WHY_CLAMP_ORDER                                                                                           \
   "the debug module quantizes the clamp / hardtanh scalar bounds with the same ops as PyTorch but in another "    \
   "order (PyTorch quantizes the max bound first and emits the min bound's dequantize/item first); outputs agree"
-#define WHY_ADD_SCALAR_OUT                                                                                        \
-  "quantized::add_scalar_out(x, c, x) (out is self): PyTorch gives out the result's qparams before reading self, " \
-  "so it reads the input with them and the values move twice (saturating); ours reads the input's own qparams "  \
-  "(PyTorch's out-of-place add_scalar result)"
 #define WHY_FP16_FOLD                                                                                             \
   "the final graph keeps quantized::linear_prepack_fp16 of the frozen weight; torch 2.15's freezing folds it "   \
   "into a packed-params constant (torch 1.13 with qnnpack cannot prepack fp16 and keeps it, as ours)"
@@ -87,10 +83,6 @@ static const struct {
     {T113, "clamp__script__fbgemm", "debug", "ops", WHY_CLAMP_ORDER},
     {T215, "clamp__trace__fbgemm", "debug", "ops", WHY_CLAMP_ORDER},
     {T215, "clamp__script__fbgemm", "debug", "ops", WHY_CLAMP_ORDER},
-    {T113, "quantized_add_scalar__quantized_inplace_trace__fbgemm", "final", "outputs", WHY_ADD_SCALAR_OUT},
-    {T113, "quantized_add_scalar__quantized_inplace_script__fbgemm", "final", "outputs", WHY_ADD_SCALAR_OUT},
-    {T215, "quantized_add_scalar__quantized_inplace_trace__fbgemm", "final", "outputs", WHY_ADD_SCALAR_OUT},
-    {T215, "quantized_add_scalar__quantized_inplace_script__fbgemm", "final", "outputs", WHY_ADD_SCALAR_OUT},
     {T215, "convert_dynamic_fp16__float16_dynamic", "final", "ops", WHY_FP16_FOLD},
     {T215, "quantize_dynamic_fp16__float16_dynamic", "final", "ops", WHY_FP16_FOLD},
     {T215, "linear_dynamic_fp16__float16_dynamic", "final", "ops", WHY_FP16_FOLD},

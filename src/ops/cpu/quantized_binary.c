@@ -215,7 +215,7 @@ qg_status qg_cpu_qbinary_out(qg_qbinary_op op, qg_tensor *a, qg_tensor *b, int r
 
 /* BinaryOps.cpp _add_scalar_out: c_q = round(c / s) moves the zero point; when the moved zero
  * point leaves the dtype range, the scale grows and the values are requantized. */
-static qg_status add_scalar(const qg_tensor *a, double c, int relu, qg_tensor **out) {
+static qg_status add_scalar(const qg_tensor *a, double c, int relu, int self_is_out, qg_tensor **out) {
   const qg_dtype dt = a->dtype;
   int64_t qmin, qmax;
   qg_q_range(dt, &qmin, &qmax);
@@ -248,11 +248,15 @@ static qg_status add_scalar(const qg_tensor *a, double c, int relu, qg_tensor **
   }
   const void *src = qg_tensor_data(ca);
   void *dst = qg_tensor_data(r);
-  const float multiplier = (float)s * (1.0f / (float)s2);
+  /* qadd_scalar_kernel reads self's qparams after _add_scalar_out gave out the new ones: when
+   * out is self, it reads (s2, z2) back, so the stored values move by c_q and saturate */
+  const float self_scale = self_is_out ? (float)s2 : (float)s;
+  const int64_t self_zp = self_is_out ? z2 : z;
+  const float multiplier = self_scale * (1.0f / (float)s2);
   for (int64_t i = 0, n = qg_tensor_numel(r); i < n; i++) {
     int64_t q = qg_q_load(dt, src, i);
     if (saturating) {
-      const int32_t sum = (int32_t)((uint32_t)(int32_t)(q - z) + (uint32_t)(int32_t)c_q);
+      const int32_t sum = (int32_t)((uint32_t)(int32_t)(q - self_zp) + (uint32_t)(int32_t)c_q);
       q = qg_q_requantize_from_int(dt, multiplier, z2, sum);
     }
     if (relu && q < z2) q = z2;
@@ -314,7 +318,7 @@ qg_status qg_cpu_qbinary_scalar(qg_qbinary_op op, qg_tensor *a, double c, int re
                         qg_dtype_info(a->dtype)->name);
   if (a->quantizer->scheme != QG_QSCHEME_PER_TENSOR_AFFINE || a->dtype == QG_DTYPE_QUINT4X2)
     return qg_set_error(QG_STATUS_UNSUPPORTED, "Only per tensor quantization is supported in %s.", op_word(op));
-  return op == QG_QBINARY_ADD ? add_scalar(a, c, relu, out) : mul_scalar(a, c, relu, out);
+  return op == QG_QBINARY_ADD ? add_scalar(a, c, relu, 0, out) : mul_scalar(a, c, relu, out);
 }
 
 qg_status qg_cpu_qbinary_scalar_out(qg_qbinary_op op, qg_tensor *a, double c, int relu, qg_tensor *out) {
@@ -325,7 +329,15 @@ qg_status qg_cpu_qbinary_scalar_out(qg_qbinary_op op, qg_tensor *a, double c, in
                         qg_shape_str(out->ndim, out->shape, s1, sizeof s1), qg_shape_str(a->ndim, a->shape, s2, sizeof s2));
   }
   qg_tensor *r;
-  QG_TRY(qg_cpu_qbinary_scalar(op, a, c, relu, &r));
+  const int self_is_out = out == a || (out->storage && out->storage == a->storage && out->offset == a->offset &&
+                                       memcmp(out->strides, a->strides, sizeof(int64_t) * (size_t)a->ndim) == 0);
+  if (op == QG_QBINARY_ADD && self_is_out) {
+    if (a->quantizer->scheme != QG_QSCHEME_PER_TENSOR_AFFINE)
+      return qg_set_error(QG_STATUS_UNSUPPORTED, "Only per tensor quantization is supported in %s.", op_word(op));
+    QG_TRY(add_scalar(a, c, relu, 1, &r));
+  } else {
+    QG_TRY(qg_cpu_qbinary_scalar(op, a, c, relu, &r));
+  }
   qg_status st = store_into(out, r);
   if (st == QG_OK) st = qg_tensor_set_quantizer(out, r->quantizer);
   qg_tensor_release(r);
