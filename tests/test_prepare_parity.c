@@ -8,7 +8,7 @@
  * match bit for bit; observers of computed activations see our float kernels' outputs, which
  * differ from PyTorch's in the last bits (different summation order, docs/runtime.md), so their
  * scales may differ by 1e-5 relative (zero points by one step). Fixtures with the seed's own
- * custom QConfigs are skipped (counted in the log). */
+ * custom QConfigs are built from their recorded descriptions (tests/util/quanttest.h). */
 #include <criterion/criterion.h>
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -150,20 +150,22 @@ static void calibrate(qg_module *m, const char *io, int runs) {
 }
 
 typedef struct tally {
-  size_t fixtures, compared_counts, compared_qparams, skipped_custom, failures;
+  size_t fixtures, compared_counts, compared_qparams, custom, failures;
 } tally;
 
-static void check_fixture(const char *name, tally *t) {
+static void check_fixture(const char *name, const cJSON *qconfigs, tally *t) {
   char rel[512];
   snprintf(rel, sizeof rel, "prepare/%s.json", name);
   cJSON *j = qg_test_load_json(rel);
   t->fixtures++;
   qg_qconfig_dict d = QG_QCONFIG_DICT_INIT;
-  if (!qg_test_qconfig_dict(cJSON_GetObjectItem(j, "qconfig_dict"), QG_HISTOGRAM_LEGACY_113, &d)) {
-    t->skipped_custom++;
-    qg_qconfig_dict_free(&d);
-    cJSON_Delete(j);
-    return;
+  const char *why =
+      qg_test_qconfig_dict_described(cJSON_GetObjectItem(j, "qconfig_dict"), qconfigs, QG_HISTOGRAM_LEGACY_113, &d);
+  cr_assert(!why, "%s: the recorded qconfig dict cannot be expressed: %s", name, why);
+  const cJSON *entry;
+  cJSON_ArrayForEach(entry, cJSON_GetObjectItem(j, "qconfig_dict")) if (cJSON_GetObjectItem(entry, "custom")) {
+    t->custom++;
+    break;
   }
   snprintf(rel, sizeof rel, "seed/%s", cJSON_GetObjectItem(j, "bundle")->valuestring);
   qg_module *m = NULL, *out = NULL;
@@ -218,10 +220,13 @@ Test(prepare_parity, every_recorded_prepare_matches_pytorch, .timeout = 600) {
   tally t = {0};
   cJSON_ArrayForEach(test, tests) {
     const cJSON *fx;
-    cJSON_ArrayForEach(fx, cJSON_GetObjectItem(test, "fixtures")) check_fixture(fx->valuestring, &t);
+    cJSON_ArrayForEach(fx, cJSON_GetObjectItem(test, "fixtures"))
+      check_fixture(fx->valuestring, cJSON_GetObjectItem(index, "qconfigs"), &t);
   }
-  cr_log_info("%zu fixtures: observer counts compared in %zu, qparams in %zu, %zu with custom QConfigs skipped",
-              t.fixtures, t.compared_counts, t.compared_qparams, t.skipped_custom);
+  cr_log_info("%zu fixtures (%zu with the seed's custom QConfigs): observer counts compared in %zu, qparams in %zu",
+              t.fixtures, t.custom, t.compared_counts, t.compared_qparams);
+  cr_assert_eq(t.compared_counts, t.fixtures, "observer counts compared in %zu of %zu fixtures", t.compared_counts,
+               t.fixtures);
   cr_assert_eq(t.failures, 0, "%zu mismatches (see the log)", t.failures);
   cr_assert(t.compared_qparams > 100, "only %zu fixtures had qparams compared", t.compared_qparams);
   cJSON_Delete(index);
