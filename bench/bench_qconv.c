@@ -1,9 +1,10 @@
 /* Quantized conv / linear latency of the CPU kernels against the float kernels on the same
  * shapes, single-threaded: bench_qconv [repeats] [isa]. Prints one CSV line per case (best of
- * `repeats` after one warm-up call): float ms, int8 ms (FBGEMM requantization), their ratio, and
- * the int8 GEMM kernel used. isa forces the integer GEMM kernel: 0 portable C, 1 AVX2,
- * 2 AVX-512 VNNI (default: the best the CPU has). bench/bench_torch_qconv.py times PyTorch's
- * quantized ops on the same shapes. */
+ * `repeats` after one warm-up call): float ms, int8 ms (FBGEMM requantization), their ratio.
+ * isa forces the integer GEMM kernel: 0 portable C, 1 AVX2, 2 AVX-512 VNNI (default: the best
+ * the CPU has). The cases are ResNet-18's convolutions (batch 1), ResNet-50's 1x1 ones and three
+ * linear shapes; bench/bench_torch_qconv.py times PyTorch's quantized ops on the same list. The
+ * int8 times include the per-call weight-cache lookup (a hash of the weight, qpack_cache.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -62,7 +63,7 @@ static double best_ms(run_fn fn, void *ud, int repeats) {
 
 typedef struct conv_case {
   qg_tensor *xf, *wf, *bf, *xq, *wq;
-  int64_t stride, pad;
+  int64_t k, stride, pad;
 } conv_case;
 
 static qg_status conv_float(void *ud, qg_tensor **out) {
@@ -113,18 +114,23 @@ int main(int argc, char **argv) {
   printf("# OpenBLAS core: %s; int8 GEMM kernel: %s; single thread\n", qg_cpu_blas_core(),
          isa_name(qg__qgemm_isa_current()));
   printf("case,shape,float_ms,int8_ms,float_over_int8\n");
-  /* ResNet-18's 3x3 stride-1 layers (batch 1) and one stride-2 layer */
-  static const int64_t convs[][4] = {{64, 56, 1, 1}, {128, 28, 1, 1}, {256, 14, 1, 1}, {512, 7, 1, 1}, {64, 56, 2, 1}};
+  /* cin, cout, input size, kernel, stride: ResNet-18's convolutions (batch 1), then ResNet-50's
+   * 1x1 ones (padding k / 2) */
+  static const int64_t convs[][5] = {{3, 64, 224, 7, 2},   {64, 64, 56, 3, 1},    {64, 128, 56, 3, 2},
+                                     {64, 128, 56, 1, 2},  {128, 128, 28, 3, 1},  {256, 256, 14, 3, 1},
+                                     {512, 512, 7, 3, 1},  {256, 64, 56, 1, 1},   {64, 256, 56, 1, 1},
+                                     {512, 128, 28, 1, 1}, {1024, 256, 14, 1, 1}, {256, 1024, 14, 1, 1},
+                                     {2048, 512, 7, 1, 1}, {512, 2048, 7, 1, 1}};
   for (size_t i = 0; i < sizeof convs / sizeof convs[0]; i++) {
-    int64_t ch = convs[i][0], hw = convs[i][1];
-    int64_t xs[4] = {1, ch, hw, hw}, ws[4] = {ch, ch, 3, 3}, bs[1] = {ch};
+    int64_t ci = convs[i][0], co = convs[i][1], hw = convs[i][2], k = convs[i][3];
+    int64_t xs[4] = {1, ci, hw, hw}, ws[4] = {co, ci, k, k}, bs[1] = {co};
     conv_case c = {float_tensor(4, xs), float_tensor(4, ws), float_tensor(1, bs),
                    quant_tensor(QG_DTYPE_QUINT8, 4, xs, 0.05, 60), quant_tensor(QG_DTYPE_QINT8, 4, ws, 0.01, 0),
-                   convs[i][2], convs[i][3]};
+                   k, convs[i][4], k / 2};
     if (!c.xf || !c.wf || !c.bf || !c.xq || !c.wq) return 1;
     double f = best_ms(conv_float, &c, repeats), q = best_ms(conv_int8, &c, repeats);
-    printf("conv3x3_relu,%lldx%lldx%lld/s%lld,%.3f,%.3f,%.2f\n", (long long)ch, (long long)hw, (long long)hw,
-           (long long)c.stride, f, q, f / q);
+    printf("conv%lldx%lld_relu,%lld->%lldx%lldx%lld/s%lld,%.3f,%.3f,%.2f\n", (long long)k, (long long)k, (long long)ci,
+           (long long)co, (long long)hw, (long long)hw, (long long)c.stride, f, q, f / q);
     qg_tensor_release(c.xf), qg_tensor_release(c.wf), qg_tensor_release(c.bf);
     qg_tensor_release(c.xq), qg_tensor_release(c.wq);
   }

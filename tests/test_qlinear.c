@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ops/cpu/qgemm.h"
 #include "ops/cpu/qlinear.h"
 #include "ops/cpu/qpack_cache.h"
 #include "tensor/tensor_ops.h"
@@ -74,43 +73,7 @@ Test(qlinear, avx2_saturation_is_the_documented_deviation, .init = fbgemm) {
   qfix_close(&avx2);
 }
 
-/* ---- the integer GEMM kernels agree --------------------------------------------------------- */
-
-static uint32_t rng(uint32_t *s) { return *s = *s * 1664525u + 1013904223u; }
-
-Test(qlinear, gemm_kernels_agree_with_exact_sums) {
-  uint32_t seed = 7;
-  const int64_t sizes[][3] = {{1, 1, 1}, {1, 37, 9}, {3, 16, 64}, {5, 33, 31}, {8, 32, 2}, {9, 70, 147}, {17, 5, 576}};
-  int isas[] = {QG_QGEMM_GENERIC, QG_QGEMM_AVX2, QG_QGEMM_AVX512VNNI};
-  for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
-    int64_t I = sizes[s][0], J = sizes[s][1], K = sizes[s][2], kp = qg__qgemm_kpad(K);
-    int8_t *w = malloc((size_t)(J * K));
-    uint8_t *x = malloc((size_t)(I * K));
-    int16_t *P = malloc((size_t)(I * kp) * 2), *Q = malloc((size_t)qg__qgemm_panel_elems(J, kp) * 2);
-    int32_t *C = malloc((size_t)(I * J) * 4), zw[1] = {-3};
-    for (int64_t i = 0; i < J * K; i++) w[i] = (int8_t)(rng(&seed) >> 24);
-    for (int64_t i = 0; i < I * K; i++) x[i] = (uint8_t)(rng(&seed) >> 24);
-    qg__qgemm_rows_u8(x, I, K, K, 255, P, kp); /* extreme zero points: values in [-255, 0] ... */
-    qg__qgemm_panels_s8(w, J, K, K, zw, 0, Q); /* ... and [-125, 130] */
-    for (size_t a = 0; a < 3; a++) {
-      if (!qg__qgemm_force_isa(isas[a])) {
-        cr_log_info("kernel %d not available on this CPU", isas[a]);
-        continue;
-      }
-      memset(C, 0x55, (size_t)(I * J) * 4);
-      qg__qgemm(I, J, kp, P, kp, Q, C, J);
-      for (int64_t i = 0; i < I; i++)
-        for (int64_t j = 0; j < J; j++) {
-          int64_t want = 0;
-          for (int64_t k = 0; k < K; k++) want += (int64_t)(x[i * K + k] - 255) * (w[j * K + k] - zw[0]);
-          cr_assert_eq(C[i * J + j], want, "kernel %d, size %lldx%lldx%lld, C[%lld][%lld] = %d, want %lld", isas[a],
-                       (long long)I, (long long)J, (long long)K, (long long)i, (long long)j, C[i * J + j], (long long)want);
-        }
-    }
-    qg__qgemm_force_isa(-1);
-    free(w), free(x), free(P), free(Q), free(C);
-  }
-}
+/* The integer GEMM kernels against direct references: tests/qlinear/qgemm.c. */
 
 /* ---- the linear weight-panel cache -------------------------------------------------------- */
 

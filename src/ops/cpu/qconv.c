@@ -7,6 +7,8 @@
 #include "base/alloc.h"
 #include "ops/cpu/qcommon.h"
 #include "ops/cpu/qgemm.h"
+#include "ops/cpu/qgemm_grid.h"
+#include "ops/cpu/qpack_cache.h"
 #include "ops/cpu/qrequant.h"
 #include "ops/cpu/quant_engine.h"
 
@@ -98,58 +100,55 @@ static qg_status geometry(const char *op, const qg_tensor *x, const qg_tensor *w
   return QG_OK;
 }
 
-/* ---- panels ---------------------------------------------------------------------------------- */
+/* ---- packed weights ------------------------------------------------------------------------ */
 
-/* Writes GEMM pair kk of every column from two int16 rows (r1 NULL: the zero pad row); columns
- * past npix in the last panel are zeroed, so a Q whose every pair is written needs no memset. */
-static void panel_pair(int16_t *Q, int64_t kp, int64_t kk, const int16_t *r0, const int16_t *r1, int64_t npix) {
-  for (int64_t j0 = 0; j0 < npix; j0 += QG_QGEMM_NR) {
-    int16_t *dst = Q + (j0 / QG_QGEMM_NR) * kp * QG_QGEMM_NR + kk * 2 * QG_QGEMM_NR;
-    int64_t nv = npix - j0 < QG_QGEMM_NR ? npix - j0 : QG_QGEMM_NR;
-    if (nv == QG_QGEMM_NR) {
-      for (int c = 0; c < QG_QGEMM_NR; c++) {
-        dst[2 * c] = r0[j0 + c];
-        dst[2 * c + 1] = r1 ? r1[j0 + c] : 0;
+typedef struct pack_args {
+  const qgeom *g;
+  const int8_t *w;
+} pack_args;
+
+/* Convolution: one row per output channel, quad q = cq * taps + t holding channels 4cq .. 4cq+3
+ * of tap t (the implicit GEMM's k order, qgemm_grid.h), zero past cin_g; each group's rows
+ * packed apart (qg__qmm_row_at). */
+static void pack_conv(const void *ud, uint8_t *packed, int32_t *sums) {
+  const pack_args *a = ud;
+  const qgeom *g = a->g;
+  int64_t kk = g->kk, k4 = (g->cin_g + 3) / 4 * kk * 4;
+  size_t gbytes = qg__qmm_rows_bytes(g->cout_g, k4);
+  memset(packed, 0, (size_t)g->groups * gbytes);
+  for (int64_t oc = 0; oc < g->c_out; oc++) {
+    const int8_t *src = a->w + oc * g->cin_g * kk;
+    uint8_t *grp = packed + (size_t)(oc / g->cout_g) * gbytes;
+    int64_t o = oc % g->cout_g;
+    int32_t s = 0;
+    for (int64_t c = 0; c < g->cin_g; c++)
+      for (int64_t t = 0; t < kk; t++) {
+        int8_t v = src[c * kk + t];
+        grp[qg__qmm_row_at(o, (c / 4) * kk + t, k4) + (size_t)(c % 4)] = (uint8_t)v;
+        s += v;
       }
-    } else {
-      for (int64_t c = 0; c < QG_QGEMM_NR; c++) {
-        dst[2 * c] = c < nv ? r0[j0 + c] : 0;
-        dst[2 * c + 1] = c < nv && r1 ? r1[j0 + c] : 0;
-      }
-    }
+    sums[oc] = s;
   }
 }
 
-/* Row k of the im2col matrix of one image and group: for every output pixel, the centred input
- * value under kernel tap k (k = (c * KD + kz) * KH * KW + ky * KW + kx), 0 in the padding. */
-static void im2col_row(const qgeom *g, const uint8_t *xg, int64_t k, int32_t za, int16_t *row) {
-  int64_t c = k / g->kk, tap = k % g->kk;
-  int64_t kz = tap / (g->k[1] * g->k[2]), ky = tap / g->k[2] % g->k[1], kx = tap % g->k[2];
-  const uint8_t *xc = xg + c * g->npix_in;
-  const int64_t W = g->in[2], OW = g->out[2], sw = g->stride[2];
-  const int64_t off = kx * g->dil[2] - g->pad[2]; /* ix = ox * sw + off */
-  int64_t lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
-  int64_t hi = W - 1 - off < 0 ? 0 : (W - 1 - off) / sw + 1;
-  lo = lo > OW ? OW : lo;
-  hi = hi > OW ? OW : hi < lo ? lo : hi;
-  for (int64_t oz = 0; oz < g->out[0]; oz++) {
-    int64_t iz = oz * g->stride[0] - g->pad[0] + kz * g->dil[0];
-    for (int64_t oy = 0; oy < g->out[1]; oy++) {
-      int64_t iy = oy * g->stride[1] - g->pad[1] + ky * g->dil[1];
-      int16_t *dst = row + (oz * g->out[1] + oy) * OW;
-      if (iz < 0 || iz >= g->in[0] || iy < 0 || iy >= g->in[1]) {
-        memset(dst, 0, (size_t)OW * sizeof *dst);
-        continue;
+/* Transposed: per group, one row per (output channel o, tap) over the group's input channels,
+ * from the weight's [C_in, C_out / groups, taps] layout. */
+static void pack_conv_transpose(const void *ud, uint8_t *packed, int32_t *sums) {
+  const pack_args *a = ud;
+  const qgeom *g = a->g;
+  int64_t k4 = qg__qmm_k4(g->cin_g), rows = g->cout_g * g->kk;
+  size_t gbytes = qg__qmm_rows_bytes(rows, k4);
+  memset(packed, 0, (size_t)g->groups * gbytes);
+  for (int64_t gi = 0; gi < g->groups; gi++)
+    for (int64_t r = 0; r < rows; r++) {
+      int32_t s = 0;
+      for (int64_t c = 0; c < g->cin_g; c++) {
+        int8_t v = a->w[(gi * g->cin_g + c) * rows + r];
+        packed[(size_t)gi * gbytes + qg__qmm_row_at(r, c / 4, k4) + (size_t)(c % 4)] = (uint8_t)v;
+        s += v;
       }
-      const uint8_t *src = xc + (iz * g->in[1] + iy) * W + off;
-      for (int64_t ox = 0; ox < lo; ox++) dst[ox] = 0;
-      if (sw == 1)
-        for (int64_t ox = lo; ox < hi; ox++) dst[ox] = (int16_t)(src[ox] - za);
-      else
-        for (int64_t ox = lo; ox < hi; ox++) dst[ox] = (int16_t)(src[ox * sw] - za);
-      for (int64_t ox = hi; ox < OW; ox++) dst[ox] = 0;
+      sums[gi * rows + r] = s;
     }
-  }
 }
 
 /* ---- one call --------------------------------------------------------------------------------- */
@@ -157,60 +156,70 @@ static void im2col_row(const qgeom *g, const uint8_t *xg, int64_t k, int32_t za,
 typedef struct conv_work {
   qg__qw qw;
   qg__requant rq;
+  qg__qgrid grid;
   qg_tensor *xc, *wc, *bc;
-  int16_t *P, *Q, *rows;
-  int32_t *C, *acc;
+  qg__qpack *pref;
+  const uint8_t *packed; /* the GEMM's rows: packed (rb QG_QMM_RB) or the weight itself (rb 1) */
+  size_t group_bytes;    /* from one group's rows to the next */
+  int64_t ldr;
+  int rb;
+  const int32_t *wsum;
+  int32_t *own_wsum; /* the weight used in place: its sums, computed here */
+  uint8_t *cols, *ones;
+  int32_t *corr, *zw, *C, *acc;
 } conv_work;
 
 static void work_free(conv_work *w) {
   qg__qw_free(&w->qw);
   qg__requant_free(&w->rq);
+  qg__qgrid_free(&w->grid);
   qg_tensor_release(w->xc);
   qg_tensor_release(w->wc);
   qg_tensor_release(w->bc);
-  qg__free(w->P);
-  qg__free(w->Q);
-  qg__free(w->rows);
+  qg__qpack_release(w->pref);
+  qg__free(w->own_wsum);
+  qg__free(w->cols);
+  qg__free(w->ones);
+  qg__free(w->corr);
+  qg__free(w->zw);
   qg__free(w->C);
   qg__free(w->acc);
 }
 
-static void *alloc_n(size_t n, size_t elem) { return qg__malloc(n * elem + 1); }
+/* The GEMM of group gi (`rows` rows): columns the grid (filled). */
+static qg__qmm group_gemm(const conv_work *wk, int64_t gi, int64_t rows) {
+  int64_t first = gi * rows;
+  qg__qmm m = {.form = QG_QMM_WEIGHT_ROWS, .I = rows, .rows = wk->packed + (size_t)gi * wk->group_bytes,
+               .ldr = wk->ldr, .rb = wk->rb, .corr = wk->corr + first, .zw = wk->zw ? wk->zw + first : NULL,
+               .ones = wk->ones, .ch0 = first};
+  qg__qgrid_operand(&wk->grid, wk->cols, &m);
+  return m;
+}
 
-/* Convolution of image n, group gi: im2col panels, one GEMM, requantization into y. */
+/* Convolution of image n, group gi: the input grid, one GEMM requantized into y. */
 static void conv_group(const qgeom *g, conv_work *wk, const uint8_t *xd, int32_t za, int64_t n, int64_t gi,
                        uint8_t *yd) {
-  int64_t K = g->cin_g * g->kk, kp = qg__qgemm_kpad(K);
   const uint8_t *xg = xd + (n * g->c_in + gi * g->cin_g) * g->npix_in;
-  int16_t *r0 = wk->rows, *r1 = wk->rows + g->npix_out;
-  for (int64_t kk = 0; kk < kp / 2; kk++) {
-    im2col_row(g, xg, 2 * kk, za, r0);
-    int have1 = 2 * kk + 1 < K;
-    if (have1) im2col_row(g, xg, 2 * kk + 1, za, r1);
-    panel_pair(wk->Q, kp, kk, r0, have1 ? r1 : NULL, g->npix_out);
-  }
-  qg__qgemm(g->cout_g, g->npix_out, kp, wk->P + gi * g->cout_g * kp, kp, wk->Q, wk->C, g->npix_out);
-  for (int64_t o = 0; o < g->cout_g; o++) {
-    int64_t oc = gi * g->cout_g + o;
-    qg__requant_row(&wk->rq, oc, wk->C + o * g->npix_out, g->npix_out, yd + (n * g->c_out + oc) * g->npix_out);
-  }
+  qg__qgrid_fill(&wk->grid, xg, g->npix_in, za, wk->cols);
+  qg__qmm m = group_gemm(wk, gi, g->cout_g);
+  m.rq = &wk->rq;
+  m.y = yd + (n * g->c_out + gi * g->cout_g) * g->npix_out;
+  m.ld = g->npix_out;
+  qg__qmm_run(&m);
 }
 
 /* Transposed convolution of image n, group gi: C[(o, tap)][i] = sum_c W[c][o][tap] * X[c][i]
- * (one GEMM over input pixels), scattered into the int32 output accumulator (col2im). */
+ * (one GEMM over input pixels: a 1x1 grid), scattered into the int32 output accumulator
+ * (col2im), then requantized. */
 static void conv_transpose_group(const qgeom *g, conv_work *wk, const uint8_t *xd, int32_t za, int64_t n, int64_t gi,
                                  uint8_t *yd) {
-  int64_t kp = qg__qgemm_kpad(g->cin_g), rows = g->cout_g * g->kk;
+  int64_t rows = g->cout_g * g->kk;
   const uint8_t *xg = xd + (n * g->c_in + gi * g->cin_g) * g->npix_in;
-  int16_t *r0 = wk->rows, *r1 = wk->rows + g->npix_in;
-  for (int64_t kk = 0; kk < kp / 2; kk++) {
-    for (int64_t i = 0; i < g->npix_in; i++) r0[i] = (int16_t)(xg[2 * kk * g->npix_in + i] - za);
-    int have1 = 2 * kk + 1 < g->cin_g;
-    if (have1)
-      for (int64_t i = 0; i < g->npix_in; i++) r1[i] = (int16_t)(xg[(2 * kk + 1) * g->npix_in + i] - za);
-    panel_pair(wk->Q, kp, kk, r0, have1 ? r1 : NULL, g->npix_in);
-  }
-  qg__qgemm(rows, g->npix_in, kp, wk->P + gi * rows * kp, kp, wk->Q, wk->C, g->npix_in);
+  qg__qgrid_fill(&wk->grid, xg, g->npix_in, za, wk->cols);
+  qg__qmm m = group_gemm(wk, gi, rows);
+  m.c = wk->C;
+  m.ld = g->npix_in;
+  qg__qmm_run(&m);
   uint32_t *acc = (uint32_t *)wk->acc; /* wraps like FBGEMM's int32 */
   memset(acc, 0, (size_t)(g->cout_g * g->npix_out) * sizeof *acc);
   for (int64_t o = 0; o < g->cout_g; o++) {
@@ -240,16 +249,69 @@ static void conv_transpose_group(const qgeom *g, conv_work *wk, const uint8_t *x
   }
 }
 
-/* The transposed form's row operand: row (o, tap) of group gi holds W[gi * cin_g + c][o][tap] - zp
- * over c (a transpose of the weight's [C_in, C_out/g, taps] layout). */
-static void transpose_weight_rows(const qgeom *g, const int8_t *w, int32_t zp, int16_t *P) {
-  int64_t kp = qg__qgemm_kpad(g->cin_g), rows = g->cout_g * g->kk;
-  for (int64_t gi = 0; gi < g->groups; gi++)
-    for (int64_t r = 0; r < rows; r++) {
-      int16_t *dst = P + (gi * rows + r) * kp;
-      for (int64_t c = 0; c < g->cin_g; c++) dst[c] = (int16_t)(w[(gi * g->cin_g + c) * rows + r] - zp);
-      if (kp > g->cin_g) dst[g->cin_g] = 0;
+/* The GEMM's rows: a 1x1 convolution over a multiple of 4 channels reads its weight in place
+ * (its rows are already quads of 4 channels: no packing, no cache lookup; the sums are needed
+ * only with an activation zero point), any other the packed weight from the cache. */
+static qg_status weight_rows(const qgeom *g, int transposed, int32_t za, conv_work *wk) {
+  const int8_t *wd = qg_tensor_data(wk->wc);
+  int64_t grows = transposed ? g->cout_g * g->kk : g->cout_g, prows = g->groups * grows;
+  int64_t K = transposed ? g->cin_g : g->cin_g * g->kk;
+  int64_t k4 = transposed ? qg__qmm_k4(g->cin_g) : (g->cin_g + 3) / 4 * g->kk * 4;
+  if (!transposed && g->kk == 1 && K == k4) {
+    wk->packed = (const uint8_t *)wd;
+    wk->group_bytes = (size_t)(grows * K);
+    wk->ldr = K;
+    wk->rb = 1;
+    wk->wsum = wk->own_wsum = qg__calloc((size_t)prows, sizeof *wk->own_wsum);
+    if (!wk->own_wsum) return qg_oom("quantized conv weight sums");
+    for (int64_t r = 0; za && r < prows; r++) {
+      int32_t s = 0;
+      for (int64_t k = 0; k < K; k++) s += wd[r * K + k];
+      wk->own_wsum[r] = s;
     }
+    return QG_OK;
+  }
+  pack_args pa = {g, wd};
+  wk->group_bytes = qg__qmm_rows_bytes(grows, k4);
+  wk->ldr = QG_QMM_RB * k4;
+  wk->rb = QG_QMM_RB;
+  qg__qpack_spec s = {transposed ? QG_QPACK_CONV_TRANSPOSE : QG_QPACK_CONV,
+                      {g->c_out, g->cin_g, g->kk, g->groups},
+                      (size_t)g->groups * wk->group_bytes,
+                      prows,
+                      transposed ? pack_conv_transpose : pack_conv,
+                      &pa};
+  return qg__qpack_get(wd, (size_t)(prows * K), &s, &wk->packed, &wk->wsum, &wk->pref);
+}
+
+/* The weight rows, the input grid's geometry, the per-row corrections and buffers. */
+static qg_status work_init(const char *op, const qgeom *g, int transposed, int32_t za, conv_work *wk) {
+  static const int64_t one[3] = {1, 1, 1}, zero[3] = {0, 0, 0};
+  int64_t grows = transposed ? g->cout_g * g->kk : g->cout_g, prows = g->groups * grows;
+  int64_t K = transposed ? g->cin_g : g->cin_g * g->kk;
+  int64_t k4 = transposed ? qg__qmm_k4(g->cin_g) : (g->cin_g + 3) / 4 * g->kk * 4;
+  if (transposed) QG_TRY(qg__qgrid_init(&wk->grid, g->in, one, one, zero, one, g->in, g->cin_g));
+  else QG_TRY(qg__qgrid_init(&wk->grid, g->in, g->k, g->stride, g->pad, g->dil, g->out, g->cin_g));
+  QG_TRY(weight_rows(g, transposed, za, wk));
+  int has_zw = 0;
+  for (int64_t j = 0; j < g->c_out; j++) has_zw |= wk->qw.zps[j] != 0;
+  wk->cols = qg__malloc(wk->grid.bytes);
+  wk->corr = qg__malloc((size_t)prows * sizeof *wk->corr);
+  wk->zw = has_zw ? qg__malloc((size_t)prows * sizeof *wk->zw) : NULL;
+  wk->ones = has_zw ? qg__malloc((size_t)k4 + 1) : NULL;
+  if (transposed) {
+    wk->C = qg__malloc((size_t)(g->cout_g * g->kk * g->npix_in) * sizeof *wk->C);
+    wk->acc = qg__malloc((size_t)(g->cout_g * g->npix_out) * sizeof *wk->acc);
+  }
+  if (!wk->cols || !wk->corr || (has_zw && (!wk->zw || !wk->ones)) || (transposed && (!wk->C || !wk->acc)))
+    return qg_oom(op);
+  /* transposed weights are per-tensor: every row has the one zero point */
+  qg__qmm_corr(prows, K, za, wk->qw.zps, !transposed, wk->wsum, wk->corr);
+  if (has_zw) {
+    for (int64_t r = 0; r < prows; r++) wk->zw[r] = wk->qw.zps[transposed ? 0 : r];
+    memset(wk->ones, 1, (size_t)k4);
+  }
+  return QG_OK;
 }
 
 qg_status qg_cpu_qconv(qg_tensor *x, qg_tensor *weight, qg_tensor *bias, const qg_conv_params *p, double out_scale,
@@ -277,22 +339,8 @@ qg_status qg_cpu_qconv(qg_tensor *x, qg_tensor *weight, qg_tensor *bias, const q
   if (st == QG_OK) st = qg__q_out(op, g.nsp + 2, oshape, out_scale, out_zp, &y);
   if (st == QG_OK) st = qg_tensor_contiguous(x, &wk.xc);
   if (st == QG_OK) st = qg_tensor_contiguous(weight, &wk.wc);
-  int64_t K = p->transposed ? g.cin_g : g.cin_g * g.kk, kp = qg__qgemm_kpad(K);
-  int64_t prow = p->transposed ? g.groups * g.cout_g * g.kk : g.c_out;
-  int64_t cols = p->transposed ? g.npix_in : g.npix_out;
-  int64_t crow = p->transposed ? g.cout_g * g.kk : g.cout_g;
-  if (st == QG_OK) {
-    wk.P = alloc_n((size_t)(prow * kp), sizeof *wk.P);
-    wk.Q = alloc_n((size_t)qg__qgemm_panel_elems(cols, kp), sizeof *wk.Q);
-    wk.rows = alloc_n((size_t)(2 * cols), sizeof *wk.rows);
-    wk.C = alloc_n((size_t)(crow * cols), sizeof *wk.C);
-    wk.acc = p->transposed ? alloc_n((size_t)(g.cout_g * g.npix_out), sizeof *wk.acc) : NULL;
-    if (!wk.P || !wk.Q || !wk.rows || !wk.C || (p->transposed && !wk.acc)) st = qg_oom(op);
-  }
+  if (st == QG_OK && g.n > 0) st = work_init(op, &g, p->transposed, xz, &wk);
   if (st == QG_OK && g.n > 0) {
-    const int8_t *wd = qg_tensor_data(wk.wc);
-    if (p->transposed) transpose_weight_rows(&g, wd, wk.qw.zps[0], wk.P);
-    else qg__qgemm_rows_s8(wd, g.c_out, K, K, wk.qw.zps, wk.qw.per_channel, wk.P, kp);
     const uint8_t *xd = qg_tensor_data(wk.xc);
     uint8_t *yd = qg_tensor_data(y);
     for (int64_t n = 0; n < g.n; n++)

@@ -9,11 +9,13 @@
  * output is a contiguous quint8 [N, C_out, *out_spatial] with (out_scale, out_zp) (PyTorch
  * returns channels-last strides; values are the same).
  *
- * Implementation (qconv.c): convolution is im2col straight into the GEMM's panel layout + one
- * exact int16 GEMM (qgemm.h) per image and group + requantization (qrequant.h); the transposed
- * form is a GEMM of the weights against the input followed by an int32 col2im, then the same
- * requantization. Errors: QG_STATUS_TYPE (dtypes), QG_STATUS_INVALID_ARGUMENT (shapes, groups,
- * parameters, with PyTorch-like messages), QG_STATUS_UNSUPPORTED (per-channel transposed),
+ * Implementation (qconv.c): one uint8 x int8 GEMM (qgemm.h) per image and group, the weight
+ * packed once (qpack_cache.h; a 1x1 convolution over a multiple of 4 channels uses it as it is),
+ * the input rearranged into a padded channel-quad grid read in place (qgemm_grid.h: no im2col),
+ * requantization (qrequant.h) in the GEMM's epilogue; the transposed form is a GEMM of the
+ * weights against the input followed by an int32 col2im, then the same requantization.
+ * Errors: QG_STATUS_TYPE (dtypes), QG_STATUS_INVALID_ARGUMENT (shapes, groups, parameters, with
+ * PyTorch-like messages), QG_STATUS_UNSUPPORTED (per-channel transposed),
  * QG_STATUS_OOM. */
 #ifndef QG_OPS_CPU_QCONV_H
 #define QG_OPS_CPU_QCONV_H

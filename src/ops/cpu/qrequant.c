@@ -15,21 +15,6 @@
 #define QG_CLONES_FMA
 #endif
 
-/* cvtps2dq(y) clamped to [-65536, 65536] (enough: the result is clamped to [0, 255] after
- * adding a zero point in [0, 255]). NaN maps to the low end, as cvtps2dq's INT32_MIN does.
- * Rounds half to even with the 1.5 * 2^23 trick (exact for |y| <= 2^22). */
-static inline int32_t round_clamped(float y) {
-  float c = y == y ? y : -65536.0f;
-  c = c < -65536.0f ? -65536.0f : c;
-  c = c > 65536.0f ? 65536.0f : c;
-  return (int32_t)((c + 12582912.0f) - 12582912.0f);
-}
-
-static inline uint8_t clamp_u8(int32_t q, int32_t lo) {
-  q = q < lo ? lo : q;
-  return (uint8_t)(q > 255 ? 255 : q);
-}
-
 /* quantize_val<qint32>(scale, 0, v) of torch 1.13's non-FBGEMM build. */
 static int32_t quantize_bias_i32(double scale, float v) {
   float inv = 1.0f / (float)scale;
@@ -74,19 +59,8 @@ void qg__requant_free(qg__requant *r) {
   r->bq = NULL;
 }
 
-/* (float)(raw + bq) with int32 wrap-around, as the vector adds do. */
-static inline float acc_f(int32_t raw, int32_t bq) { return (float)(int32_t)((uint32_t)raw + (uint32_t)bq); }
-
 QG_CLONES void qg__requant_row(const qg__requant *r, int64_t ch, const int32_t *raw, int64_t len, uint8_t *out) {
-  const float badd = r->badd[ch], mult = r->mult[ch];
-  const int32_t bq = r->bq[ch], zp = r->zp, lo = r->lo;
-  for (int64_t t = 0; t < len; t++) out[t] = clamp_u8(round_clamped((acc_f(raw[t], bq) + badd) * mult) + zp, lo);
-}
-
-QG_CLONES void qg__requant_cols(const qg__requant *r, const int32_t *raw, uint8_t *out) {
-  const float *badd = r->badd, *mult = r->mult;
-  const int32_t *bq = r->bq, zp = r->zp, lo = r->lo;
-  for (int64_t j = 0; j < r->n; j++) out[j] = clamp_u8(round_clamped((acc_f(raw[j], bq[j]) + badd[j]) * mult[j]) + zp, lo);
+  for (int64_t t = 0; t < len; t++) out[t] = qg__requant_value(r, ch, raw[t]);
 }
 
 qg_status qg__dequant_init(qg__dequant *d, qg_quant_engine e, float act_scale, const double *w_scales, int64_t n,

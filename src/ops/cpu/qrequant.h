@@ -39,10 +39,24 @@ qg_status qg__requant_init(qg__requant *r, qg_quant_engine e, int per_channel, d
                            const double *w_scales, int64_t n, const float *bias, double out_scale, int64_t out_zp,
                            int relu) QG_MUST_USE;
 void qg__requant_free(qg__requant *r);
-/* out[t] from raw[t], t < len, all of channel ch (a conv output row). */
+
+/* The formula above for one value of channel ch; every GEMM epilogue (qgemm.h) reproduces
+ * exactly this. y is clamped to [-65536, 65536] before rounding (NaN to the low end; the zero
+ * point and the final clamp are within 256 of 0). Note: y >= 2^31 saturates high here, where
+ * FBGEMM's cvtps2dq gives INT32_MIN (the low clamp); no recorded case reaches it. */
+static inline uint8_t qg__requant_value(const qg__requant *r, int64_t ch, int32_t raw) {
+  float y = ((float)(int32_t)((uint32_t)raw + (uint32_t)r->bq[ch]) + r->badd[ch]) * r->mult[ch];
+  float c = y == y ? y : -65536.0f;
+  c = c < -65536.0f ? -65536.0f : c;
+  c = c > 65536.0f ? 65536.0f : c;
+  int32_t q = (int32_t)((c + 12582912.0f) - 12582912.0f) + r->zp; /* round half to even: exact below 2^22 */
+  q = q < r->lo ? r->lo : q;
+  return (uint8_t)(q > 255 ? 255 : q);
+}
+
+/* out[t] from raw[t], t < len, all of channel ch (a transposed conv's output row; the GEMM
+ * requantizes the others in its epilogue). */
 void qg__requant_row(const qg__requant *r, int64_t ch, const int32_t *raw, int64_t len, uint8_t *out);
-/* out[j] from raw[j], j < len = r->n, channel j (a linear output row). */
-void qg__requant_cols(const qg__requant *r, const int32_t *raw, uint8_t *out);
 
 typedef struct qg__dequant {
   int64_t n;
