@@ -61,11 +61,9 @@ static char *paren_x(char *buf, int64_t c, int ns, const int64_t *v) {
   return buf;
 }
 
-static qg_status check_input(const char *op, const qg_tensor *x, int ns) {
+/* The shape checks of check_input (quantized inputs skip its float check). */
+static qg_status check_input_shape(const char *op, const qg_tensor *x, int ns) {
   char s[QG_SHAPE_STR_MAX];
-  if (ns < 1 || ns > 3)
-    return qg_set_error(QG_STATUS_INVALID_ARGUMENT, "pool: expected 1, 2 or 3 spatial dims, got %d", ns);
-  QG_TRY(qg__check_float(op, "input", x));
   if (x->ndim != ns + 1 && x->ndim != ns + 2)
     return qg_set_error(QG_STATUS_INVALID_ARGUMENT,
                         "%s: Expected %dD or %dD (batch mode) tensor for input, but got input of "
@@ -78,6 +76,13 @@ static qg_status check_input(const char *op, const qg_tensor *x, int ns) {
                           "got input of size %s",
                           op, qg_shape_str(x->ndim, x->shape, s, QG_SHAPE_STR_MAX));
   return QG_OK;
+}
+
+static qg_status check_input(const char *op, const qg_tensor *x, int ns) {
+  if (ns < 1 || ns > 3)
+    return qg_set_error(QG_STATUS_INVALID_ARGUMENT, "pool: expected 1, 2 or 3 spatial dims, got %d", ns);
+  QG_TRY(qg__check_float(op, "input", x));
+  return check_input_shape(op, x, ns);
 }
 
 /* Fills geometry for max/avg pooling after the argument checks. */
@@ -152,7 +157,7 @@ static void tap_range(int64_t o, int64_t stride, int64_t pad, int64_t dil, int64
 /* One typed loop per dtype: max over the valid taps; NaN wins (PyTorch). Branch-free inner loop
  * (`v > m ? v : m` becomes maxss/maxsd; NaN is tracked separately): on real activations the
  * comparisons are unpredictable and a branchy loop was 3x slower. */
-#define QG__MAX_POOL_RUN(NAME, T)                                                                  \
+#define QG__MAX_POOL_RUN(NAME, T, LOWEST, NAN_RESULT)                                              \
   static void NAME(const pool_geom *g, const T *x, T *y) {                                          \
     const int64_t S = g->in[0] * g->in[1] * g->in[2];                                               \
     int64_t o = 0;                                                                                  \
@@ -169,7 +174,7 @@ static void tap_range(int64_t o, int64_t stride, int64_t pad, int64_t dil, int64
             tap_range(ow, g->stride[2], g->pad[2], g->dil[2], g->k[2], g->in[2], &clo, &chi);       \
             const int64_t id0 = od * g->stride[0] - g->pad[0], ih0 = oh * g->stride[1] - g->pad[1], \
                           iw0 = ow * g->stride[2] - g->pad[2];                                      \
-            T best = (T)-INFINITY;                                                                  \
+            T best = LOWEST;                                                                        \
             int has_nan = 0;                                                                        \
             for (int64_t a = alo; a < ahi; a++)                                                     \
               for (int64_t b = blo; b < bhi; b++) {                                                 \
@@ -180,19 +185,27 @@ static void tap_range(int64_t o, int64_t stride, int64_t pad, int64_t dil, int64
                   has_nan |= v != v;                                                                \
                 }                                                                                   \
               }                                                                                     \
-            y[o] = has_nan ? (T)NAN : best;                                                         \
+            y[o] = has_nan ? NAN_RESULT : best;                                                     \
           }                                                                                         \
         }                                                                                           \
       }                                                                                             \
     }                                                                                               \
   }
-QG__MAX_POOL_RUN(max_pool_run_f32, float)
-QG__MAX_POOL_RUN(max_pool_run_f64, double)
+QG__MAX_POOL_RUN(max_pool_run_f32, float, -INFINITY, NAN)
+QG__MAX_POOL_RUN(max_pool_run_f64, double, -INFINITY, NAN)
+/* quint8 / qint8: the max of the stored integers is the max of the values (scale > 0), so
+ * quantized max pooling runs on them directly (no NaN: has_nan stays 0) */
+QG__MAX_POOL_RUN(max_pool_run_u8, uint8_t, 0, 0)
+QG__MAX_POOL_RUN(max_pool_run_s8, int8_t, INT8_MIN, 0)
 #undef QG__MAX_POOL_RUN
 
-static void max_pool_run(const pool_geom *g, const void *x, void *y, int is64) {
-  if (is64) max_pool_run_f64(g, x, y);
-  else max_pool_run_f32(g, x, y);
+static void max_pool_run(const pool_geom *g, const void *x, void *y, qg_dtype dt) {
+  switch (dt) {
+    case QG_DTYPE_F64: max_pool_run_f64(g, x, y); break;
+    case QG_DTYPE_QUINT8: max_pool_run_u8(g, x, y); break;
+    case QG_DTYPE_QINT8: max_pool_run_s8(g, x, y); break;
+    default: max_pool_run_f32(g, x, y); break;
+  }
 }
 
 qg_status qg_cpu_max_pool_nd(int nspatial, qg_tensor *input, const int64_t *kernel_size,
@@ -200,7 +213,8 @@ qg_status qg_cpu_max_pool_nd(int nspatial, qg_tensor *input, const int64_t *kern
                              const int64_t *padding, int npadding, const int64_t *dilation,
                              int ndilation, int ceil_mode, qg_tensor **out) {
   *out = NULL;
-  if (qg_dtype_info(input->dtype)->is_quantized)
+  const int q8 = (input->dtype == QG_DTYPE_QUINT8 || input->dtype == QG_DTYPE_QINT8) && input->quantizer;
+  if (qg_dtype_info(input->dtype)->is_quantized && !q8)
     return qg_cpu_qmax_pool_nd(nspatial, input, kernel_size, nkernel, stride, nstride, padding, npadding, dilation,
                                ndilation, ceil_mode, out);
   if (nspatial < 1 || nspatial > 3)
@@ -212,16 +226,17 @@ qg_status qg_cpu_max_pool_nd(int nspatial, qg_tensor *input, const int64_t *kern
   if (nstride == 0) memcpy(s, k, sizeof(k));
   QG_TRY(list_arg(op, "padding", "be either", padding, npadding, nspatial, 1, 0, p));
   QG_TRY(list_arg(op, "dilation", "be either", dilation, ndilation, nspatial, 1, 1, d));
-  QG_TRY(check_input(op, input, nspatial));
+  QG_TRY(q8 ? check_input_shape(op, input, nspatial) : check_input(op, input, nspatial));
   pool_geom g;
   QG_TRY(window_geom(op, input, nspatial, k, s, p, d, ceil_mode, &g));
-  qg_tensor *x, *y;
+  qg_tensor *x, *y = NULL;
   QG_TRY(qg_tensor_contiguous(input, &x));
   qg_status st = make_output(input, nspatial, &g, &y);
-  if (st == QG_OK && qg_tensor_numel(y) > 0)
-    max_pool_run(&g, qg_tensor_data(x), qg_tensor_data(y), x->dtype == QG_DTYPE_F64);
+  if (st == QG_OK && q8) st = qg_tensor_set_quantizer(y, input->quantizer); /* same qparams as the input */
+  if (st == QG_OK && qg_tensor_numel(y) > 0) max_pool_run(&g, qg_tensor_data(x), qg_tensor_data(y), x->dtype);
   qg_tensor_release(x);
   if (st == QG_OK) *out = y;
+  else qg_tensor_release(y);
   return st;
 }
 
