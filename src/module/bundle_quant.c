@@ -96,13 +96,15 @@ static qg_status parse_entry(const cJSON *j, const qg_st_tensor *t, quant_entry 
   qg_tensor *st = NULL, *zt = NULL;
   qg_status s = qg_tensor_create(QG_DTYPE_F64, 1, shape, &st);
   if (s == QG_OK) s = qg_tensor_create(QG_DTYPE_I64, 1, shape, &zt);
-  for (int64_t i = 0; s == QG_OK && i < n; i++) {
+  /* walk both arrays by their links: cJSON_GetArrayItem(i) is a list walk (quadratic here) */
+  const cJSON *si = ss->child, *zi = zs->child;
+  for (int64_t i = 0; s == QG_OK && i < n; i++, si = si->next, zi = zi->next) {
     double *sd = qg_tensor_data(st);
     int64_t *zd = qg_tensor_data(zt);
-    if (!json_scale(cJSON_GetArrayItem(ss, (int)i), &sd[i])) {
+    if (!json_scale(si, &sd[i])) {
       qg_strbuf_printf(why, "scales[%lld] must be a finite positive number", (long long)i);
       s = QG_STATUS_FORMAT;
-    } else if (!json_int(cJSON_GetArrayItem(zs, (int)i), &zd[i])) {
+    } else if (!json_int(zi, &zd[i])) {
       qg_strbuf_printf(why, "zero_points[%lld] must be an integer", (long long)i);
       s = QG_STATUS_FORMAT;
     }
