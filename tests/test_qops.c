@@ -18,6 +18,7 @@
 #include "base/strbuf.h"
 #include "ir/schema.h"
 #include "ir/text.h"
+#include "ops/cpu/pool.h"
 #include "ops/cpu/quantized_activation.h"
 #include "ops/cpu/quantized_binary.h"
 #include "ops/cpu/quantized_cat.h"
@@ -247,6 +248,39 @@ Test(qops, vector_add_loop_equals_element_loop) {
         qg_tensor_release(a);
         qg_tensor_release(b);
       }
+}
+
+/* Quantized max pooling (separable loops on the stored integers) against the float kernel on
+ * the same integers: max commutes with the monotone dequantization. Geometries with padding,
+ * dilation, ceil_mode, strides larger than the kernel, and 1-D / 3-D (direct loops). */
+Test(qops, quantized_max_pool_equals_float_pool_of_the_integers) {
+  static const struct {
+    int ns;
+    int64_t shape[5], k[3], s[3], p[3], d[3];
+    int ceil;
+  } cases[] = {
+      {2, {1, 3, 13, 11}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, 0}, {2, {2, 2, 9, 10}, {3, 2}, {2, 3}, {1, 0}, {1, 1}, 1},
+      {2, {1, 4, 12, 12}, {2, 2}, {3, 3}, {0, 0}, {2, 1}, 1}, {2, {1, 1, 5, 7}, {5, 3}, {1, 1}, {2, 1}, {1, 2}, 0},
+      {1, {2, 3, 17}, {3}, {2}, {1}, {1}, 1},                  {3, {1, 2, 5, 6, 7}, {2, 3, 2}, {2, 1, 2}, {1, 1, 0}, {1, 1, 1}, 0},
+  };
+  for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++)
+    for (int d = 0; d < 2; d++) {
+      const qg_dtype dt = d ? QG_DTYPE_QINT8 : QG_DTYPE_QUINT8;
+      const int nd = cases[ci].ns + 2;
+      qg_tensor *q = random_q(dt, nd, cases[ci].shape, 0.05, d ? 3 : 100, 17u + (unsigned)ci), *f, *pq, *pf, *back;
+      QG_ASSERT_OK(qg_q_ints_as_float(q, &f));
+      const int n = cases[ci].ns;
+      QG_ASSERT_OK(qg_cpu_max_pool_nd(n, q, cases[ci].k, n, cases[ci].s, n, cases[ci].p, n, cases[ci].d, n, cases[ci].ceil, &pq));
+      QG_ASSERT_OK(qg_cpu_max_pool_nd(n, f, cases[ci].k, n, cases[ci].s, n, cases[ci].p, n, cases[ci].d, n, cases[ci].ceil, &pf));
+      QG_ASSERT_OK(qg_q_ints_as_float(pq, &back));
+      cr_assert_eq(pq->dtype, dt);
+      cr_assert(pq->quantizer && pq->quantizer->scale == 0.05, "the input's qparams");
+      cr_assert_eq(qg_tensor_numel(back), qg_tensor_numel(pf));
+      cr_expect(memcmp(qg_tensor_data(back), qg_tensor_data(pf), qg_tensor_nbytes(pf)) == 0, "case %zu, %s", ci,
+                qg_dtype_info(dt)->name);
+      qg_tensor *all[5] = {q, f, pq, pf, back};
+      for (int k = 0; k < 5; k++) qg_tensor_release(all[k]);
+    }
 }
 
 Test(qops, vector_dequantize_premultiplies_the_zero_point) {

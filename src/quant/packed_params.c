@@ -334,6 +334,7 @@ qg_status qg_packed_linear_get(const char *op, const qg_ival *obj, qg_packed_lin
   QG_TRY(check_kind(op, obj, QG_PACKED_LINEAR));
   QG_TRY(get_tensor(op, obj, "weight", 0, &out->weight));
   QG_TRY(get_tensor(op, obj, "bias", 1, &out->bias));
+  qg_tensor_mark_immutable(out->weight); /* kernels may cache its packed form by identity */
   out->fp16 = out->weight->dtype == QG_DTYPE_F16;
   if (out->weight->ndim != 2 || !(out->fp16 || out->weight->dtype == QG_DTYPE_QINT8))
     return slot_error(op, obj, "weight", "a 2-D qint8 or fp16 tensor");
@@ -347,6 +348,7 @@ qg_status qg_packed_conv_get(const char *op, const qg_ival *obj, qg_packed_kind 
   out->nspatial = n;
   QG_TRY(get_tensor(op, obj, "weight", 0, &out->weight));
   QG_TRY(get_tensor(op, obj, "bias", 1, &out->bias));
+  qg_tensor_mark_immutable(out->weight); /* kernels may cache its packed form by identity */
   if (out->weight->ndim != n + 2) {
     char w[40];
     snprintf(w, sizeof w, "a %d-D weight", n + 2);

@@ -76,6 +76,8 @@ qg_status qg_packed_conv_new(qg_cu_t *cu, qg_tensor *weight, qg_tensor *bias, co
 qg_status qg_packed_embedding_new(qg_cu_t *cu, qg_tensor *packed, int64_t bit_rate, qg_ival *out) QG_MUST_USE;
 
 /* ---- reading (borrowed tensors; errors name `op` and say what is wrong with the object) -------- */
+/* The weight read is marked immutable (qg_tensor_mark_immutable): a packed weight is a snapshot,
+ * as in PyTorch, whose prepack copies it, so the kernels find its packed form by identity. */
 
 typedef struct qg_packed_linear {
   qg_tensor *weight; /* qint8, or F16 when fp16 */

@@ -1,5 +1,6 @@
 #include "tensor/tensor.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 #include "base/alloc.h"
@@ -35,6 +36,15 @@ static qg_tensor *new_header(qg_dtype dtype, int ndim, const int64_t *shape) {
   return t;
 }
 
+static uint64_t next_serial(void) {
+  static atomic_uint_fast64_t counter;
+  return (uint64_t)atomic_fetch_add_explicit(&counter, 1, memory_order_relaxed) + 1;
+}
+
+void qg_tensor_mark_immutable(const qg_tensor *t) {
+  if (t && t->storage) t->storage->immutable = 1;
+}
+
 static qg_status create(qg_dtype dtype, int ndim, const int64_t *shape, int zero, qg_tensor **out) {
   size_t nbytes;
   QG_TRY(check_shape(ndim, shape, qg_dtype_info(dtype)->size, &nbytes));
@@ -49,7 +59,7 @@ static qg_status create(qg_dtype dtype, int ndim, const int64_t *shape, int zero
       qg__free(t);
       return qg_oom("tensor storage");
     }
-    *t->storage = (qg_storage){1, {QG_DEVICE_CPU, -1}, data, nbytes, NULL, NULL};
+    *t->storage = (qg_storage){1, {QG_DEVICE_CPU, -1}, data, nbytes, NULL, NULL, next_serial(), 0};
   }
   *out = t;
   return QG_OK;
@@ -77,7 +87,7 @@ qg_status qg_tensor_wrap(qg_dtype dtype, int ndim, const int64_t *shape, void *d
     qg__free(t);
     return qg_oom("tensor storage");
   }
-  *t->storage = (qg_storage){1, {QG_DEVICE_CPU, -1}, data, nbytes, release, owner};
+  *t->storage = (qg_storage){1, {QG_DEVICE_CPU, -1}, data, nbytes, release, owner, next_serial(), 0};
   *out = t;
   return QG_OK;
 }

@@ -29,6 +29,11 @@ typedef struct qg_storage {
    * with qg__free. */
   void (*release)(void *owner);
   void *owner;
+  /* Unique per storage for the life of the process (never reused, unlike the address). */
+  uint64_t serial;
+  /* Set by qg_tensor_mark_immutable: the bytes are a snapshot nobody writes again (the weight
+   * of packed params), so caches may key them by serial instead of by content. */
+  int immutable;
 } qg_storage;
 
 /* Quantization parameters of a quantized tensor (storage only at this stage: kernels come with
@@ -94,6 +99,8 @@ void qg_quantizer_release(qg_quantizer *q); /* NULL is a no-op */
  * a per-channel q needs axis < t->ndim and one scale per entry of that dimension.
  * q = NULL detaches. INVALID_ARGUMENT. */
 qg_status qg_tensor_set_quantizer(qg_tensor *t, qg_quantizer *q) QG_MUST_USE;
+/* Marks t's storage immutable (qg_storage.immutable). A no-op for a tensor without storage. */
+void qg_tensor_mark_immutable(const qg_tensor *t);
 /* New tensor with a quantized dtype and q attached: zeroed storage. Caller owns one reference. */
 qg_status qg_tensor_create_quantized(qg_dtype dtype, int ndim, const int64_t *shape, qg_quantizer *q,
                                      qg_tensor **out) QG_MUST_USE;

@@ -280,7 +280,13 @@ static qg_status weight_rows(const qgeom *g, int transposed, int32_t za, conv_wo
                       (size_t)g->groups * wk->group_bytes,
                       prows,
                       transposed ? pack_conv_transpose : pack_conv,
-                      &pa};
+                      &pa,
+                      0,
+                      0};
+  if (wk->wc->storage && wk->wc->storage->immutable) {
+    s.snapshot_serial = wk->wc->storage->serial;
+    s.snapshot_offset = wk->wc->offset;
+  }
   return qg__qpack_get(wd, (size_t)(prows * K), &s, &wk->packed, &wk->wsum, &wk->pref);
 }
 

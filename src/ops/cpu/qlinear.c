@@ -110,7 +110,11 @@ static qg_status work_init(const char *op, qg_tensor *x, qg_tensor *w, qg_tensor
   if (!wk->rows || !wk->corr || !wk->asum || (dynamic && !wk->C)) return qg_oom(op);
   static const int8_t none = 0;
   pack_args pa = {d->n && d->k ? qg_tensor_data(wk->wc) : &none, d->n, d->k};
-  qg__qpack_spec s = {QG_QPACK_LINEAR, {d->n, d->k, 0, 0}, qg__qmm_panel_bytes(d->n, d->k), d->n, pack_linear, &pa};
+  qg__qpack_spec s = {QG_QPACK_LINEAR, {d->n, d->k, 0, 0}, qg__qmm_panel_bytes(d->n, d->k), d->n, pack_linear, &pa, 0, 0};
+  if (wk->wc->storage && wk->wc->storage->immutable) {
+    s.snapshot_serial = wk->wc->storage->serial;
+    s.snapshot_offset = wk->wc->offset;
+  }
   return qg__qpack_get(pa.w, (size_t)(d->n * d->k), &s, &wk->panels, &wk->wsum, &wk->qref);
 }
 

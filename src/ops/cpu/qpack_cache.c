@@ -13,6 +13,8 @@ struct qg__qpack {
   int64_t dims[4];
   size_t wbytes;
   uint64_t h1, h2;
+  uint64_t snapshot_serial; /* 0: found by hash only */
+  int64_t snapshot_offset;
   uint8_t *packed;
   int32_t *sums;
   size_t bytes;   /* packed + sums */
@@ -102,24 +104,43 @@ static int same_key(const qg__qpack *e, const qg__qpack_spec *s, size_t wbytes, 
          e->h1 == h1 && e->h2 == h2;
 }
 
+static int same_snapshot(const qg__qpack *e, const qg__qpack_spec *s, size_t wbytes) {
+  return e->snapshot_serial == s->snapshot_serial && e->snapshot_offset == s->snapshot_offset &&
+         e->layout == s->layout && memcmp(e->dims, s->dims, sizeof e->dims) == 0 && e->wbytes == wbytes;
+}
+
+/* A lookup found e (g_lock held; released here). */
+static void hit(qg__qpack *e, const uint8_t **packed, const int32_t **sums, qg__qpack **ref) {
+  e->refs++;
+  e->stamp = ++g_clock;
+  g_hits++;
+  pthread_mutex_unlock(&g_lock);
+  *packed = e->packed;
+  *sums = e->sums;
+  *ref = e;
+}
+
 qg_status qg__qpack_get(const void *w, size_t wbytes, const qg__qpack_spec *s, const uint8_t **packed,
                         const int32_t **sums, qg__qpack **ref) {
   *packed = NULL;
   *sums = NULL;
   *ref = NULL;
-  uint64_t h1, h2;
+  uint64_t h1 = 0, h2 = 0;
+  pthread_mutex_lock(&g_lock);
+  for (size_t i = 0; s->snapshot_serial && i < g_count; i++) {
+    qg__qpack *e = g_entries[i];
+    if (same_snapshot(e, s, wbytes)) {
+      hit(e, packed, sums, ref);
+      return QG_OK;
+    }
+  }
+  pthread_mutex_unlock(&g_lock);
   hash_bytes((const uint8_t *)w, wbytes, &h1, &h2);
   pthread_mutex_lock(&g_lock);
   for (size_t i = 0; i < g_count; i++) {
     qg__qpack *e = g_entries[i];
     if (same_key(e, s, wbytes, h1, h2)) {
-      e->refs++;
-      e->stamp = ++g_clock;
-      g_hits++;
-      pthread_mutex_unlock(&g_lock);
-      *packed = e->packed;
-      *sums = e->sums;
-      *ref = e;
+      hit(e, packed, sums, ref);
       return QG_OK;
     }
   }
@@ -142,6 +163,8 @@ qg_status qg__qpack_get(const void *w, size_t wbytes, const qg__qpack_spec *s, c
   e->wbytes = wbytes;
   e->h1 = h1;
   e->h2 = h2;
+  e->snapshot_serial = s->snapshot_serial;
+  e->snapshot_offset = s->snapshot_offset;
   e->bytes = s->bytes + (size_t)s->nsums * sizeof *e->sums;
 
   qg__qpack *dead[QG_QPACK_CACHE_ENTRIES];

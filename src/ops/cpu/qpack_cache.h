@@ -6,7 +6,8 @@
  * two independent 64-bit hashes of the weight bytes, computed on every call (a read of the
  * weight at memory speed, a fraction of the packing cost). A weight changed in place therefore
  * misses the cache instead of returning a stale packing; nothing holds a reference to the
- * caller's tensors. Up to QG_QPACK_CACHE_ENTRIES entries (enough for every layer of large
+ * caller's tensors. The exception is an immutable weight (the spec's snapshot): found by its
+ * storage serial, with no hashing. Up to QG_QPACK_CACHE_ENTRIES entries (enough for every layer of large
  * CNNs: a model with more layers than entries would re-pack on every call) and
  * QG_QPACK_CACHE_BYTES bytes, least recently used first out. Thread-safe; an entry in use is
  * kept alive by its reference until qg__qpack_release. */
@@ -32,6 +33,11 @@ typedef struct qg__qpack_spec {
   int64_t nsums;
   void (*pack)(const void *ud, uint8_t *packed, int32_t *sums);
   const void *ud;
+  /* Non-zero when the weight is an immutable storage's bytes (qg_tensor_mark_immutable:
+   * packed-params weights): its serial and the weight's offset in it. The entry is then found
+   * by these without hashing the bytes (PyTorch's packed weights are snapshots too). */
+  uint64_t snapshot_serial;
+  int64_t snapshot_offset;
 } qg__qpack_spec;
 
 enum { QG_QPACK_LINEAR = 1, QG_QPACK_CONV = 2, QG_QPACK_CONV_TRANSPOSE = 3 };
