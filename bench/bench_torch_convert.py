@@ -5,7 +5,7 @@ inference latency of the converted ResNet-18, per quantized engine.
     /usr/bin/python3 bench/bench_torch_convert.py          # torch 1.13: qnnpack, onednn
     /tmp/torch2/bin/python bench/bench_torch_convert.py    # torch 2.x: fbgemm, x86
         [--engines E,...] [--models resnet18,resnet50] [--flow-runs 3] [--runs 30]
-        [--threads 1,2] [--json out.json]
+        [--threads 1,2] [--latency-models resnet18,resnet50] [--json out.json]
 
 Models are built like bench/make_models.py (torchvision, random weights, torch.manual_seed(0),
 eval, torch.jit.script). For each engine E (torch.backends.quantized.engine = E, qconfig dict
@@ -17,8 +17,9 @@ eval, torch.jit.script). For each engine E (torch.backends.quantized.engine = E,
             + Finalize: QuantFusion, freezing, prepack folding), and their sum; the first run
             also scripts the observer classes ("cold"), the median is over the --flow-runs runs
             after it; run with --flow-threads threads (default 2)
-  latency   the converted ResNet-18 (and the float scripted model, for reference) on one
-            1x3x224x224 input (torch.manual_seed(2) randn), batch 1, for each --threads count:
+  latency   the converted --latency-models (default ResNet-18; and the float scripted models,
+            for reference) on one 1x3x224x224 input (torch.manual_seed(2) randn), batch 1, for
+            each --threads count:
             5 warm-up calls, then the median (and min) of --runs timed calls, no_grad
 
 The converted model's quantized::conv2d / conv2d_relu / add_relu / linear counts are printed as
@@ -83,6 +84,8 @@ def main():
     ap.add_argument("--flow-threads", type=int, default=2)
     ap.add_argument("--runs", type=int, default=30)
     ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--latency-models", default="resnet18",
+                    help="models whose int8 and float latency is timed (default: resnet18)")
     ap.add_argument("--json")
     args = ap.parse_args()
     warnings.filterwarnings("ignore")
@@ -110,14 +113,16 @@ def main():
             text = str(conv.graph)
             res["ops"]["%s/%s" % (engine, name)] = {
                 op: len(re.findall(re.escape(op), text)) for op in COUNTED_OPS}
-            if name == "resnet18":
+            if name in args.latency_models.split(","):
                 for t in threads:
-                    res["latency"].append(dict({"engine": engine, "model": "resnet18 int8"},
+                    res["latency"].append(dict({"engine": engine, "model": name + " int8"},
                                                **latency(conv, x, t, args.runs)))
-    if "resnet18" in models:
+    for name in args.latency_models.split(","):
+        if name not in models:
+            continue
         for t in threads:
-            res["latency"].append(dict({"engine": "-", "model": "resnet18 float"},
-                                       **latency(models["resnet18"], x, t, args.runs)))
+            res["latency"].append(dict({"engine": "-", "model": name + " float"},
+                                       **latency(models[name], x, t, args.runs)))
     print("torch %s; flow: %d thread(s), median of %d run(s) after a cold one"
           % (res["torch_version"], args.flow_threads, args.flow_runs))
     print("%-8s %-9s %10s %10s %10s %10s %10s" % ("engine", "model", "prepare", "calib 2x",

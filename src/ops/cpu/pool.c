@@ -203,23 +203,34 @@ QG__MAX_POOL_RUN(max_pool_run_s8, int8_t, INT8_MIN, 0)
 /* 2-D max pooling of 8-bit integers, separably: the max over a window is the max over its
  * rows of the max along each row (the valid taps form a product set), so each plane is first
  * reduced along width into `rowmax` (one row per input row, out[2] columns) and then along
- * height, a loop over contiguous rows the compiler vectorises. No NaN to track. scratch holds
- * in[1] * out[2] elements. */
+ * height, a loop over contiguous rows the compiler vectorises; the valid taps along width are
+ * found once per output column. No NaN to track. rowmax holds in[1] * out[2] elements, taps
+ * 2 * out[2]. */
 #define QG__MAX_POOL_2D_SEPARABLE(NAME, T)                                                          \
-  static void NAME(const pool_geom *g, const T *x, T *y, T *rowmax) {                               \
-    const int64_t H = g->in[1], W = g->in[2], OH = g->out[1], OW = g->out[2];                       \
+  static void NAME(const pool_geom *g, const T *x, T *y, T *rowmax, int64_t *taps) {               \
+    const int64_t H = g->in[1], W = g->in[2], OH = g->out[1], OW = g->out[2], dw = g->dil[2];       \
+    for (int64_t ow = 0; ow < OW; ow++)                                                             \
+      tap_range(ow, g->stride[2], g->pad[2], dw, g->k[2], W, &taps[2 * ow], &taps[2 * ow + 1]);    \
     for (int64_t pl = 0; pl < g->planes; pl++) {                                                    \
       const T *xp = x + pl * H * W;                                                                 \
       T *yp = y + pl * OH * OW;                                                                     \
-      for (int64_t ih = 0; ih < H; ih++)                                                            \
+      for (int64_t ih = 0; ih < H; ih++) {                                                          \
+        const T *xr = xp + ih * W - g->pad[2];                                                      \
+        T *rm = rowmax + ih * OW;                                                                   \
         for (int64_t ow = 0; ow < OW; ow++) {                                                       \
-          int64_t lo, hi;                                                                           \
-          tap_range(ow, g->stride[2], g->pad[2], g->dil[2], g->k[2], W, &lo, &hi);                  \
-          const T *row = xp + ih * W + ow * g->stride[2] - g->pad[2];                               \
-          T best = row[lo * g->dil[2]];                                                             \
-          for (int64_t c = lo + 1; c < hi; c++) best = row[c * g->dil[2]] > best ? row[c * g->dil[2]] : best; \
-          rowmax[ih * OW + ow] = best;                                                              \
+          const T *row = xr + ow * g->stride[2];                                                    \
+          const int64_t lo = taps[2 * ow], hi = taps[2 * ow + 1];                                   \
+          T best = row[lo * dw];                                                                    \
+          if (hi - lo == 3 && dw == 1) { /* the common 3-wide window, unrolled */                  \
+            const T b = row[lo + 1], c = row[lo + 2];                                               \
+            best = b > best ? b : best;                                                             \
+            best = c > best ? c : best;                                                             \
+          } else {                                                                                  \
+            for (int64_t c = lo + 1; c < hi; c++) best = row[c * dw] > best ? row[c * dw] : best;   \
+          }                                                                                         \
+          rm[ow] = best;                                                                            \
         }                                                                                           \
+      }                                                                                             \
       for (int64_t oh = 0; oh < OH; oh++) {                                                         \
         int64_t lo, hi;                                                                             \
         tap_range(oh, g->stride[1], g->pad[1], g->dil[1], g->k[1], H, &lo, &hi);                    \
@@ -238,12 +249,12 @@ QG__MAX_POOL_2D_SEPARABLE(max_pool_2d_s8, int8_t)
 #undef QG__MAX_POOL_2D_SEPARABLE
 
 /* Runs the pooling; 2-D 8-bit pooling takes the separable loops (scratch: in[1] * out[2]
- * elements, else NULL). */
-static void max_pool_run(const pool_geom *g, const void *x, void *y, qg_dtype dt, void *scratch) {
+ * elements and taps: 2 * out[2], else NULL). */
+static void max_pool_run(const pool_geom *g, const void *x, void *y, qg_dtype dt, void *scratch, int64_t *taps) {
   switch (dt) {
     case QG_DTYPE_F64: max_pool_run_f64(g, x, y); break;
-    case QG_DTYPE_QUINT8: scratch ? max_pool_2d_u8(g, x, y, scratch) : max_pool_run_u8(g, x, y); break;
-    case QG_DTYPE_QINT8: scratch ? max_pool_2d_s8(g, x, y, scratch) : max_pool_run_s8(g, x, y); break;
+    case QG_DTYPE_QUINT8: scratch ? max_pool_2d_u8(g, x, y, scratch, taps) : max_pool_run_u8(g, x, y); break;
+    case QG_DTYPE_QINT8: scratch ? max_pool_2d_s8(g, x, y, scratch, taps) : max_pool_run_s8(g, x, y); break;
     default: max_pool_run_f32(g, x, y); break;
   }
 }
@@ -274,10 +285,16 @@ qg_status qg_cpu_max_pool_nd(int nspatial, qg_tensor *input, const int64_t *kern
   qg_status st = make_output(input, nspatial, &g, &y);
   if (st == QG_OK && q8) st = qg_tensor_set_quantizer(y, input->quantizer); /* same qparams as the input */
   void *scratch = NULL;
-  if (st == QG_OK && q8 && g.in[0] == 1 && g.k[0] == 1 && !(scratch = qg__malloc((size_t)(g.in[1] * g.out[2]) + 1)))
-    st = qg_oom(op);
-  if (st == QG_OK && qg_tensor_numel(y) > 0) max_pool_run(&g, qg_tensor_data(x), qg_tensor_data(y), x->dtype, scratch);
+  int64_t *taps = NULL;
+  if (st == QG_OK && q8 && g.in[0] == 1 && g.k[0] == 1) {
+    scratch = qg__malloc((size_t)(g.in[1] * g.out[2]) + 1);
+    taps = qg__malloc((size_t)(2 * g.out[2] + 1) * sizeof *taps);
+    if (!scratch || !taps) st = qg_oom(op);
+  }
+  if (st == QG_OK && qg_tensor_numel(y) > 0)
+    max_pool_run(&g, qg_tensor_data(x), qg_tensor_data(y), x->dtype, scratch, taps);
   qg__free(scratch);
+  qg__free(taps);
   qg_tensor_release(x);
   if (st == QG_OK) *out = y;
   else qg_tensor_release(y);
