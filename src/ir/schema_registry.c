@@ -36,13 +36,20 @@ static atomic_int g_ready;
 static qg_cu_t *g_cu;
 static qg_schema_t **g_schemas;  /* NROWS, table order */
 static op_entry *g_entries;      /* one per distinct name */
-static qg_hashmap g_by_name = QG_HASHMAP_INIT; /* qg_sym_str(name) -> op_entry* */
+static qg_hashmap g_by_name = QG_HASHMAP_INIT; /* qg_sym_str(name) -> op_entry* (while building) */
+/* op_entry* by symbol id, up to the largest op symbol: lookups are an index, not a string hash
+ * (passes ask for the overloads of every node they look at). Op names are interned while the
+ * registry is built, so a symbol made later is never an op. */
+static op_entry **g_by_sym;
+static qg_sym_t g_max_sym;
 
 static void teardown(void) {
   if (g_schemas != NULL)
     for (size_t i = 0; i < NROWS; i++) qg_schema_free(g_schemas[i]);
   qg__free(g_schemas);
   qg__free(g_entries);
+  qg__free(g_by_sym);
+  g_by_sym = NULL;
   qg_hashmap_free(&g_by_name);
   if (g_cu != NULL) qg_cu_release(g_cu);
   g_schemas = NULL;
@@ -73,6 +80,12 @@ static qg_status build(void) {
     }
     e->count++;
   }
+  g_max_sym = 0;
+  for (size_t i = 0; i < nentries; i++)
+    if (g_entries[i].overloads[0]->name > g_max_sym) g_max_sym = g_entries[i].overloads[0]->name;
+  g_by_sym = qg__calloc((size_t)g_max_sym + 1, sizeof *g_by_sym);
+  if (g_by_sym == NULL) return qg_oom("op registry index");
+  for (size_t i = 0; i < nentries; i++) g_by_sym[g_entries[i].overloads[0]->name] = &g_entries[i];
   return QG_OK;
 }
 
@@ -93,8 +106,8 @@ static int ready(void) { return atomic_load_explicit(&g_ready, memory_order_acqu
 
 const qg_schema_t *const *qg_op_overloads(qg_sym_t op, size_t *count) {
   *count = 0;
-  if (!ready() || op == QG_SYM_NONE) return NULL;
-  const op_entry *e = qg_hashmap_get(&g_by_name, qg_sym_str(op));
+  if (!ready() || op == QG_SYM_NONE || op > g_max_sym) return NULL;
+  const op_entry *e = g_by_sym[op];
   if (e == NULL) return NULL;
   *count = e->count;
   return e->overloads;
