@@ -107,3 +107,35 @@ Test(qlinear, weight_cache_follows_content, .init = fbgemm) {
   for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) qg_tensor_release(all[i]);
   qfix_close(&f);
 }
+
+/* An immutable weight (what packed params hold, qg_tensor_mark_immutable) is a snapshot: found
+ * by its storage, not its bytes, so a later in-place write is not seen -- as PyTorch's packed
+ * weight, a copy made at prepack time, does not see one. A plain copy of the changed bytes is
+ * packed from its content. */
+Test(qlinear, immutable_weight_is_a_snapshot, .init = fbgemm) {
+  qfix f;
+  qfix_open(&f, "fbgemm");
+  const cJSON *c = qfix_case(&f, "linear_basic");
+  qg_tensor *x = qfix_input(&f, c, "x"), *w = qfix_input(&f, c, "weight"), *b = qfix_input(&f, c, "bias");
+  qg_tensor *y1, *y2, *y3, *copy, *want = qfix_expected(&f, c);
+  qg__qpack_cache_clear();
+  qg_tensor_mark_immutable(w);
+  QG_ASSERT_OK(qg_cpu_qlinear(x, w, b, 0.1, 70, 0, &y1));
+  int8_t *wd = qg_tensor_data(w);
+  for (int64_t i = 0; i < qg_tensor_numel(w); i++) wd[i] = (int8_t)(wd[i] == -128 ? 127 : -wd[i]);
+  size_t h0, m0, h1, m1;
+  qg__qpack_cache_stats(&h0, &m0);
+  QG_ASSERT_OK(qg_cpu_qlinear(x, w, b, 0.1, 70, 0, &y2));
+  qg__qpack_cache_stats(&h1, &m1);
+  cr_expect_eq(h1 - h0, 1, "the immutable weight is found by identity");
+  qg_strbuf m = QG_STRBUF_INIT;
+  cr_expect(qfix_compare(y1, want, &m) == 0 && qfix_compare(y2, want, &m) == 0, "%s", qg_strbuf_cstr(&m));
+  QG_ASSERT_OK(qg_tensor_to_dtype(w, w->dtype, &copy)); /* same changed bytes, not immutable */
+  QG_ASSERT_OK(qg_cpu_qlinear(x, copy, b, 0.1, 70, 0, &y3));
+  cr_expect(qfix_compare(y3, want, &m) > 0, "the copy is packed from its (negated) content");
+  qg_strbuf_free(&m);
+  qg_tensor *all[] = {x, w, b, y1, y2, y3, copy, want};
+  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) qg_tensor_release(all[i]);
+  qfix_close(&f);
+}
+
