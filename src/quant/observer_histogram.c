@@ -88,13 +88,15 @@ static float linspace_at(float start, float end, float step, int64_t steps, int6
 }
 
 /* _upscale_histogram: the old histogram's 16 sub-bins per bin, each carrying 1/16 of it, are
- * re-bucketed by their midpoints into the new range and summed in order (bincount). */
-static void upscale(const state *s, double umin, double umax, float *out) {
+ * re-bucketed by their midpoints into the new range and summed in order (bincount). edges
+ * (bins + 1 floats, scratch) holds the new range's linspace, computed once for the searches. */
+static void upscale(const state *s, double umin, double umax, float *edges, float *out) {
   const int64_t bins = s->bins, up = 16, nf = bins * up;
   const float omin = *s->min_val, omax = *s->max_val;
   const float bin_size = (omax - omin) / (float)nf, half = 0.5f * bin_size;
   const float step = (omax - omin) / (float)nf; /* linspace(omin, omax, nf + 1) */
   const float bmin = (float)umin, bmax = (float)umax, bstep = (bmax - bmin) / (float)bins;
+  for (int64_t m = 0; m <= bins; m++) edges[m] = linspace_at(bmin, bmax, bstep, bins + 1, m);
   memset(out, 0, (size_t)bins * sizeof *out);
   for (int64_t k = 0; k < nf; k++) {
     float mid = linspace_at(omin, omax, step, nf + 1, k) + half;
@@ -102,7 +104,7 @@ static void upscale(const state *s, double umin, double umax, float *out) {
     int64_t lo = 0, hi = bins + 1;
     while (lo < hi) {
       int64_t m = lo + ((hi - lo) >> 1);
-      if (!(linspace_at(bmin, bmax, bstep, bins + 1, m) > mid)) lo = m + 1;
+      if (!(edges[m] > mid)) lo = m + 1;
       else hi = m;
     }
     int64_t idx = lo - 1;
@@ -160,7 +162,7 @@ static qg_status forward_current(const qg__obs *o, state *s, hin *x, double *his
   if (st == QG_OK && new_min == cur_min && new_max == cur_max) {
     for (int64_t i = 0; i < bins; i++) s->hist[i] = (float)rt(x, (double)s->hist[i] + (double)counts[i]);
   } else if (st == QG_OK) {
-    float *old = qg__malloc((size_t)bins * sizeof *old);
+    float *old = qg__malloc((size_t)(2 * bins + 1) * sizeof *old); /* + the upscale's edges */
     if (!old) st = qg_oom("HistogramObserver: combined histogram");
     if (st == QG_OK && cur_min == cur_max) {
       /* the old histogram is one value: histc([cur_min], new range) * sum(old) */
@@ -170,7 +172,7 @@ static qg_status forward_current(const qg__obs *o, state *s, hin *x, double *his
       st = histc(&one, bins, new_min, new_max, one_counts);
       for (int64_t i = 0; st == QG_OK && i < bins; i++) old[i] = (float)one_counts[i] * bin_value;
     } else if (st == QG_OK) {
-      upscale(s, new_min, new_max, old);
+      upscale(s, new_min, new_max, old + bins, old);
     }
     for (int64_t i = 0; st == QG_OK && i < bins; i++) hist_t[i] = rt(x, (double)counts[i] + (double)old[i]);
     if (st == QG_OK) {
