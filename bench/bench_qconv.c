@@ -1,10 +1,11 @@
 /* Quantized conv / linear latency of the CPU kernels against the float kernels on the same
- * shapes, single-threaded: bench_qconv [repeats] [isa]. Prints one CSV line per case (best of
- * `repeats` after one warm-up call): float ms, int8 ms (FBGEMM requantization), their ratio.
- * isa forces the integer GEMM kernel: 0 portable C, 1 AVX2, 2 AVX-512 VNNI (default: the best
- * the CPU has). The cases are ResNet-18's convolutions (batch 1), ResNet-50's 1x1 ones and three
- * linear shapes; bench/bench_torch_qconv.py times PyTorch's quantized ops on the same list. The
- * int8 times include the per-call weight-cache lookup (a hash of the weight, qpack_cache.h). */
+ * shapes, single-threaded: bench_qconv [repeats] [isa] [case]. Prints one CSV line per case
+ * (best of `repeats` after one warm-up call): float ms, int8 ms (FBGEMM requantization), their
+ * ratio. isa forces the integer GEMM kernel: 0 portable C, 1 AVX2, 2 AVX-512 VNNI (default: the
+ * best the CPU has); case runs only that convolution (its index in the list: for profiling). The
+ * cases are ResNet-18's convolutions (batch 1), ResNet-50's 1x1 ones and three linear shapes;
+ * bench/bench_torch_qconv.py times PyTorch's quantized ops on the same list. The int8 times
+ * include the per-call weight-cache lookup (a hash of the weight, qpack_cache.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -110,6 +111,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "integer GEMM kernel %s is not available on this CPU\n", argv[2]);
     return 1;
   }
+  int only = argc > 3 ? atoi(argv[3]) : -1;
   qg_cpu_set_num_threads(1);
   printf("# OpenBLAS core: %s; int8 GEMM kernel: %s; single thread\n", qg_cpu_blas_core(),
          isa_name(qg__qgemm_isa_current()));
@@ -122,6 +124,7 @@ int main(int argc, char **argv) {
                                      {512, 128, 28, 1, 1}, {1024, 256, 14, 1, 1}, {256, 1024, 14, 1, 1},
                                      {2048, 512, 7, 1, 1}, {512, 2048, 7, 1, 1}};
   for (size_t i = 0; i < sizeof convs / sizeof convs[0]; i++) {
+    if (only >= 0 && (size_t)only != i) continue;
     int64_t ci = convs[i][0], co = convs[i][1], hw = convs[i][2], k = convs[i][3];
     int64_t xs[4] = {1, ci, hw, hw}, ws[4] = {co, ci, k, k}, bs[1] = {co};
     conv_case c = {float_tensor(4, xs), float_tensor(4, ws), float_tensor(1, bs),
@@ -135,7 +138,7 @@ int main(int argc, char **argv) {
     qg_tensor_release(c.xq), qg_tensor_release(c.wq);
   }
   static const int64_t linears[][3] = {{1, 1024, 1024}, {64, 1024, 1024}, {128, 768, 3072}};
-  for (size_t i = 0; i < sizeof linears / sizeof linears[0]; i++) {
+  for (size_t i = 0; only < 0 && i < sizeof linears / sizeof linears[0]; i++) {
     int64_t m = linears[i][0], k = linears[i][1], n = linears[i][2];
     int64_t xs[2] = {m, k}, ws[2] = {n, k}, bs[1] = {n};
     linear_case c = {float_tensor(2, xs), float_tensor(2, ws), float_tensor(1, bs),

@@ -6,6 +6,7 @@
  * zero points 0 / 128 / 255 and per-channel weight zero points, strides, dilation, groups, 3-D,
  * transposed, and a K large enough to wrap. */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -121,6 +122,7 @@ typedef struct conv_case {
   int64_t in[3], k[3], stride[3], pad[3], dil[3], opad[3]; /* the last nsp entries are used */
   int32_t za;
   int zw_kind; /* 0: zero, 1: per-tensor nonzero, 2: per-channel (zeros and extremes among them) */
+  int wild_bias; /* biases that take y past the clamps: NaN, +-1e30, +-3e4 */
 } conv_case;
 
 static qg_tensor *quint8_input(const conv_case *c, uint32_t *seed) {
@@ -241,7 +243,9 @@ static void check_conv(const conv_case *c, qg_quant_engine engine, int relu, uin
   int64_t bshape = c->cout;
   qg_tensor *b;
   QG_ASSERT_OK(qg_tensor_create(QG_DTYPE_F32, 1, &bshape, &b));
-  for (int64_t j = 0; j < c->cout; j++) ((float *)qg_tensor_data(b))[j] = 0.37f * (float)(j % 5) - 0.6f;
+  static const float wild[5] = {NAN, 1e30f, -1e30f, 3e4f, -3e4f};
+  for (int64_t j = 0; j < c->cout; j++)
+    ((float *)qg_tensor_data(b))[j] = c->wild_bias ? wild[j % 5] : 0.37f * (float)(j % 5) - 0.6f;
   qg_conv_params p;
   qg_conv_params_init(&p, c->nsp, c->transposed);
   for (int d = 0; d < c->nsp; d++) {
@@ -286,20 +290,30 @@ static void check_conv(const conv_case *c, qg_quant_engine engine, int relu, uin
 
 #define D3(a, b, c) {a, b, c}
 static const conv_case g_convs[] = {
-    /* nsp tr  n cin cout g     in             k             stride        pad           dil           opad       za zw */
-    {2, 0, 2, 5, 7, 1, D3(1, 9, 11), D3(1, 3, 3), D3(1, 1, 1), D3(0, 1, 1), D3(1, 1, 1), D3(0, 0, 0), 128, 2},
-    {2, 0, 1, 3, 17, 1, D3(1, 12, 13), D3(1, 3, 2), D3(1, 2, 2), D3(0, 2, 2), D3(1, 2, 2), D3(0, 0, 0), 0, 0},
-    {2, 0, 1, 6, 4, 2, D3(1, 7, 5), D3(1, 1, 1), D3(1, 1, 1), D3(0, 0, 0), D3(1, 1, 1), D3(0, 0, 0), 255, 1},
-    {2, 0, 1, 4, 8, 4, D3(1, 9, 9), D3(1, 3, 3), D3(1, 2, 2), D3(0, 1, 1), D3(1, 1, 1), D3(0, 0, 0), 77, 2},
-    {2, 0, 1, 8, 20, 1, D3(1, 10, 9), D3(1, 1, 1), D3(1, 2, 2), D3(0, 0, 0), D3(1, 1, 1), D3(0, 0, 0), 3, 0},
-    {2, 0, 2, 16, 14, 2, D3(1, 5, 7), D3(1, 1, 1), D3(1, 1, 1), D3(0, 0, 0), D3(1, 1, 1), D3(0, 0, 0), 255, 2},
-    {2, 0, 1, 64, 70, 1, D3(1, 10, 10), D3(1, 3, 3), D3(1, 1, 1), D3(0, 1, 1), D3(1, 1, 1), D3(0, 0, 0), 0, 2},
-    {2, 0, 1, 3, 13, 1, D3(1, 23, 21), D3(1, 7, 7), D3(1, 2, 2), D3(0, 3, 3), D3(1, 1, 1), D3(0, 0, 0), 128, 0},
-    {2, 0, 1, 9, 11, 1, D3(1, 5, 40), D3(1, 2, 5), D3(1, 3, 1), D3(0, 0, 4), D3(1, 1, 3), D3(0, 0, 0), 200, 2},
-    {3, 0, 1, 3, 5, 1, D3(4, 5, 6), D3(2, 3, 2), D3(1, 2, 1), D3(1, 0, 1), D3(1, 1, 2), D3(0, 0, 0), 128, 2},
-    {2, 1, 1, 6, 4, 2, D3(1, 5, 6), D3(1, 3, 3), D3(1, 2, 2), D3(0, 1, 1), D3(1, 1, 1), D3(0, 1, 1), 128, 1},
-    {2, 1, 2, 5, 3, 1, D3(1, 4, 7), D3(1, 2, 3), D3(1, 1, 3), D3(0, 0, 1), D3(1, 2, 1), D3(0, 0, 2), 255, 0},
-    {3, 1, 1, 3, 2, 1, D3(3, 4, 3), D3(2, 2, 2), D3(2, 1, 2), D3(0, 1, 0), D3(1, 1, 1), D3(1, 0, 1), 9, 1},
+    /* nsp tr n cin cout g  in            k             stride        pad           dil           opad       za zw wild */
+    {2, 0, 2, 5, 7, 1, D3(1, 9, 11), D3(1, 3, 3), D3(1, 1, 1), D3(0, 1, 1), D3(1, 1, 1), D3(0, 0, 0), 128, 2, 0},
+    {2, 0, 1, 3, 17, 1, D3(1, 12, 13), D3(1, 3, 2), D3(1, 2, 2), D3(0, 2, 2), D3(1, 2, 2), D3(0, 0, 0), 0, 0, 0},
+    {2, 0, 1, 6, 4, 2, D3(1, 7, 5), D3(1, 1, 1), D3(1, 1, 1), D3(0, 0, 0), D3(1, 1, 1), D3(0, 0, 0), 255, 1, 0},
+    {2, 0, 1, 4, 8, 4, D3(1, 9, 9), D3(1, 3, 3), D3(1, 2, 2), D3(0, 1, 1), D3(1, 1, 1), D3(0, 0, 0), 77, 2, 0},
+    {2, 0, 1, 8, 20, 1, D3(1, 10, 9), D3(1, 1, 1), D3(1, 2, 2), D3(0, 0, 0), D3(1, 1, 1), D3(0, 0, 0), 3, 0, 0},
+    {2, 0, 2, 16, 14, 2, D3(1, 5, 7), D3(1, 1, 1), D3(1, 1, 1), D3(0, 0, 0), D3(1, 1, 1), D3(0, 0, 0), 255, 2, 0},
+    {2, 0, 1, 64, 70, 1, D3(1, 10, 10), D3(1, 3, 3), D3(1, 1, 1), D3(0, 1, 1), D3(1, 1, 1), D3(0, 0, 0), 0, 2, 0},
+    {2, 0, 1, 3, 13, 1, D3(1, 23, 21), D3(1, 7, 7), D3(1, 2, 2), D3(0, 3, 3), D3(1, 1, 1), D3(0, 0, 0), 128, 0, 0},
+    {2, 0, 1, 9, 11, 1, D3(1, 5, 40), D3(1, 2, 5), D3(1, 3, 1), D3(0, 0, 4), D3(1, 1, 3), D3(0, 0, 0), 200, 2, 0},
+    {3, 0, 1, 3, 5, 1, D3(4, 5, 6), D3(2, 3, 2), D3(1, 2, 1), D3(1, 0, 1), D3(1, 1, 2), D3(0, 0, 0), 128, 2, 0},
+    {2, 1, 1, 6, 4, 2, D3(1, 5, 6), D3(1, 3, 3), D3(1, 2, 2), D3(0, 1, 1), D3(1, 1, 1), D3(0, 1, 1), 128, 1, 0},
+    {2, 1, 2, 5, 3, 1, D3(1, 4, 7), D3(1, 2, 3), D3(1, 1, 3), D3(0, 0, 1), D3(1, 2, 1), D3(0, 0, 2), 255, 0, 0},
+    {3, 1, 1, 3, 2, 1, D3(3, 4, 3), D3(2, 2, 2), D3(2, 1, 2), D3(0, 1, 0), D3(1, 1, 1), D3(1, 0, 1), 9, 1, 0},
+    /* rows long enough for the input grid's 64-sample copies: stride 1 and (the even bytes of
+     * 128) stride 2, a partial last channel quad, the copy ending at the tensor's last byte */
+    {2, 0, 1, 7, 5, 1, D3(1, 3, 150), D3(1, 3, 3), D3(1, 1, 1), D3(0, 1, 1), D3(1, 1, 1), D3(0, 0, 0), 128, 0, 0},
+    {2, 0, 1, 3, 4, 1, D3(1, 4, 270), D3(1, 3, 7), D3(1, 2, 2), D3(0, 1, 3), D3(1, 1, 1), D3(0, 0, 0), 60, 2, 0},
+    {2, 0, 1, 4, 3, 1, D3(1, 2, 131), D3(1, 1, 1), D3(1, 1, 2), D3(0, 0, 0), D3(1, 1, 1), D3(0, 0, 0), 7, 1, 0},
+    /* no padding, stride 1: the grid is the input, copied a plane at a time */
+    {2, 0, 1, 5, 6, 1, D3(1, 9, 17), D3(1, 1, 1), D3(1, 1, 1), D3(0, 0, 0), D3(1, 1, 1), D3(0, 0, 0), 31, 2, 0},
+    {2, 0, 1, 9, 4, 1, D3(1, 11, 13), D3(1, 3, 3), D3(1, 1, 1), D3(0, 0, 0), D3(1, 2, 2), D3(0, 0, 0), 250, 0, 0},
+    /* requantization past its clamps, every output channel kind of bias */
+    {2, 0, 1, 8, 10, 1, D3(1, 6, 9), D3(1, 1, 1), D3(1, 1, 1), D3(0, 0, 0), D3(1, 1, 1), D3(0, 0, 0), 90, 0, 1},
 };
 
 Test(qlinear, conv_kernels_match_direct_reference) {

@@ -342,7 +342,7 @@ qg_status qg_cpu_qconv(qg_tensor *x, qg_tensor *weight, qg_tensor *bias, const q
   if (st == QG_OK) st = qg__q_bias(op, bias, g.c_out, &wk.bc, &bd);
   if (st == QG_OK) st = qg__requant_init(&wk.rq, qg_quant_engine_get(), wk.qw.per_channel, xs, wk.qw.scales, g.c_out,
                                          bd, out_scale, out_zp, relu);
-  if (st == QG_OK) st = qg__q_out(op, g.nsp + 2, oshape, out_scale, out_zp, &y);
+  if (st == QG_OK) st = qg__requant_out(op, g.nsp + 2, oshape, out_scale, out_zp, &y);
   if (st == QG_OK) st = qg_tensor_contiguous(x, &wk.xc);
   if (st == QG_OK) st = qg_tensor_contiguous(weight, &wk.wc);
   if (st == QG_OK && g.n > 0) st = work_init(op, &g, p->transposed, xz, &wk);

@@ -82,16 +82,19 @@ static const tile_fn g_tiles[2][MR][QG_QMM_NV] = {FORM_ENTRY(0), FORM_ENTRY(1)};
 
 /* ---- epilogue -------------------------------------------------------------------------------- */
 
-/* qg__requant_value on 16 lanes: max(y, -65536) maps NaN to -65536 (vmaxps returns its second
- * operand when one is NaN), and cvtps2dq rounds half to even as the scalar form does. */
-QG_INLINE VNNI_TARGET __m512i requant16(__m512i raw, __m512i bq, __m512 badd, __m512 mult, __m512i zp, __m512i lo) {
-  __m512 y = _mm512_mul_ps(_mm512_add_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(raw, bq)), badd), mult);
-  y = _mm512_min_ps(_mm512_max_ps(y, _mm512_set1_ps(-65536.0f)), _mm512_set1_ps(65536.0f));
-  __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(y), zp);
-  return _mm512_min_epi32(_mm512_max_epi32(q, lo), _mm512_set1_epi32(255));
+/* qg__requant_value on 16 lanes, raw already offset by bq, up to the high clamp (store16's
+ * saturating narrowing does it: lanes are >= lo >= 0 here). Only the high clamp of y is needed:
+ * NaN (vminps returns its second operand, y), y < -65536 and y <= -2^31 (cvtps2dq's INT32_MIN)
+ * all stay below 0 after the zero point, which the low clamp maps to lo as the scalar form's
+ * -65536 is; cvtps2dq rounds half to even as the scalar form does. */
+QG_INLINE VNNI_TARGET __m512i requant16(__m512i raw, __m512 badd, __m512 mult, __m512i zp, __m512i lo) {
+  __m512 y = _mm512_mul_ps(_mm512_add_ps(_mm512_cvtepi32_ps(raw), badd), mult);
+  y = _mm512_min_ps(_mm512_set1_ps(65536.0f), y);
+  return _mm512_max_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(y), zp), lo);
 }
 
-/* Stores vector v's outputs (the lanes set in mask, packed together) at base + dst. */
+/* Stores vector v's outputs (the lanes set in mask, packed together) at base + dst; requantized
+ * lanes narrowed with unsigned saturation (the clamp at 255). */
 QG_INLINE VNNI_TARGET void store16(const qg__qmm *m, __m512i x, uint16_t mask, int64_t at) {
   if (mask != 0xffff) {
     if (!mask) return;
@@ -99,7 +102,7 @@ QG_INLINE VNNI_TARGET void store16(const qg__qmm *m, __m512i x, uint16_t mask, i
   }
   int n = __builtin_popcount(mask);
   if (m->rq) {
-    __m128i b = _mm512_cvtepi32_epi8(x);
+    __m128i b = _mm512_cvtusepi32_epi8(x);
     if (n == QG_QMM_NR) _mm_storeu_si128((__m128i *)(void *)(m->y + at), b);
     else _mm_mask_storeu_epi8(m->y + at, (__mmask16)((1u << n) - 1u), b);
   } else {
@@ -114,12 +117,12 @@ static VNNI_TARGET void epilogue_wrows(const qg__qmm *m, const qg__qmm_blk *b, i
   const __m512i zp = _mm512_set1_epi32(rq ? rq->zp : 0), lo = _mm512_set1_epi32(rq ? rq->lo : 0);
   for (int r = 0; r < nr; r++) {
     int64_t ch = i0 + r, rc = m->ch0 + ch;
-    const __m512i corr = _mm512_set1_epi32(m->corr ? m->corr[ch] : 0);
+    /* the correction and bq in one wrapping add, as the int32 sums wrap */
+    uint32_t cb = (m->corr ? (uint32_t)m->corr[ch] : 0u) + (rq ? (uint32_t)rq->bq[rc] : 0u);
+    const __m512i corr = _mm512_set1_epi32((int32_t)cb);
     const __m512i zw = _mm512_set1_epi32(m->zw ? m->zw[ch] : 0);
-    __m512i bq = _mm512_setzero_si512();
     __m512 badd = _mm512_setzero_ps(), mult = _mm512_setzero_ps();
     if (rq) {
-      bq = _mm512_set1_epi32(rq->bq[rc]);
       badd = _mm512_set1_ps(rq->badd[rc]);
       mult = _mm512_set1_ps(rq->mult[rc]);
     }
@@ -128,7 +131,7 @@ static VNNI_TARGET void epilogue_wrows(const qg__qmm *m, const qg__qmm_blk *b, i
       if (m->zw)
         x = _mm512_sub_epi32(x, _mm512_mullo_epi32(zw, _mm512_loadu_si512((const void *)(b->asum + v * QG_QMM_NR))));
       x = _mm512_add_epi32(x, corr);
-      if (rq) x = requant16(x, bq, badd, mult, zp, lo);
+      if (rq) x = requant16(x, badd, mult, zp, lo);
       store16(m, x, b->mask[v], ch * m->ld + b->dst[v]);
     }
   }
@@ -143,12 +146,11 @@ static VNNI_TARGET void epilogue_arows(const qg__qmm *m, const qg__qmm_blk *b, i
   for (int v = 0; v < b->nv; v++) {
     int64_t j = b->j0 + v * QG_QMM_NR, rc = m->ch0 + j;
     __mmask16 k = b->mask[v];
-    const __m512i corr = m->corr ? _mm512_maskz_loadu_epi32(k, m->corr + j) : _mm512_setzero_si512();
+    __m512i corr = m->corr ? _mm512_maskz_loadu_epi32(k, m->corr + j) : _mm512_setzero_si512();
     const __m512i zw = m->zw ? _mm512_maskz_loadu_epi32(k, m->zw + j) : _mm512_setzero_si512();
-    __m512i bq = _mm512_setzero_si512();
     __m512 badd = _mm512_setzero_ps(), mult = _mm512_setzero_ps();
     if (rq) {
-      bq = _mm512_maskz_loadu_epi32(k, rq->bq + rc);
+      corr = _mm512_add_epi32(corr, _mm512_maskz_loadu_epi32(k, rq->bq + rc)); /* bq folded in */
       badd = _mm512_maskz_loadu_ps(k, rq->badd + rc);
       mult = _mm512_maskz_loadu_ps(k, rq->mult + rc);
     }
@@ -157,7 +159,7 @@ static VNNI_TARGET void epilogue_arows(const qg__qmm *m, const qg__qmm_blk *b, i
       __m512i x = _mm512_loadu_si512((const void *)(tile + r * QG_QMM_JB + v * QG_QMM_NR));
       if (m->zw) x = _mm512_sub_epi32(x, _mm512_mullo_epi32(zw, _mm512_set1_epi32(m->asum[i])));
       x = _mm512_add_epi32(x, corr);
-      if (rq) x = requant16(x, bq, badd, mult, zp, lo);
+      if (rq) x = requant16(x, badd, mult, zp, lo);
       store16(m, x, b->mask[v], i * m->ld + b->dst[v]);
     }
   }

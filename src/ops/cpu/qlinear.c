@@ -155,7 +155,7 @@ qg_status qg_cpu_qlinear(qg_tensor *x, qg_tensor *weight, qg_tensor *bias, doubl
   qg_status st = work_init(op, x, weight, bias, &d, 0, &wk, &bd);
   if (st == QG_OK) st = qg__requant_init(&rq, qg_quant_engine_get(), wk.qw.per_channel, xs, wk.qw.scales, d.n, bd,
                                          out_scale, out_zp, relu);
-  if (st == QG_OK) st = qg__q_out(op, d.ndim, d.shape, out_scale, out_zp, &y);
+  if (st == QG_OK) st = qg__requant_out(op, d.ndim, d.shape, out_scale, out_zp, &y);
   if (st == QG_OK && d.n > 0) {
     int64_t k4 = qg__qmm_k4(d.k);
     const uint8_t *xd = qg_tensor_data(wk.xc);

@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "base/alloc.h"
+#include "ops/cpu/qcommon.h"
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define QG_CLONES __attribute__((target_clones("avx2", "default")))
@@ -89,4 +90,21 @@ QG_CLONES_FMA void qg__dequant_cols(const qg__dequant *d, const int32_t *raw, fl
   }
   if (d->relu)
     for (int64_t j = 0; j < d->n; j++) out[j] = out[j] < 0.0f ? 0.0f : out[j];
+}
+
+qg_status qg__requant_out(const char *op, int ndim, const int64_t *shape, double scale, int64_t zp,
+                          qg_tensor **out) {
+  *out = NULL;
+  static const int64_t none[1] = {0};
+  qg_tensor *proto, *t = NULL;
+  QG_TRY(qg__q_out(op, 1, none, scale, zp, &proto)); /* the checks and the quantizer, no data */
+  qg_status st = qg_tensor_create_uninit(QG_DTYPE_QUINT8, ndim, shape, &t);
+  if (st == QG_OK) st = qg_tensor_set_quantizer(t, proto->quantizer);
+  qg_tensor_release(proto);
+  if (st != QG_OK) {
+    qg_tensor_release(t);
+    return st;
+  }
+  *out = t;
+  return QG_OK;
 }

@@ -24,6 +24,7 @@
 
 #include "base/status.h"
 #include "ops/cpu/quant_engine.h"
+#include "tensor/tensor.h"
 
 typedef struct qg__requant {
   int64_t n;   /* output channels */
@@ -57,6 +58,11 @@ static inline uint8_t qg__requant_value(const qg__requant *r, int64_t ch, int32_
 /* out[t] from raw[t], t < len, all of channel ch (a transposed conv's output row; the GEMM
  * requantizes the others in its epilogue). */
 void qg__requant_row(const qg__requant *r, int64_t ch, const int32_t *raw, int64_t len, uint8_t *out);
+
+/* qg__q_out's quint8 output (same checks and messages) with storage left uninitialised: for a
+ * kernel that requantizes into every byte of it, where zeroing would write each page twice. */
+qg_status qg__requant_out(const char *op, int ndim, const int64_t *shape, double scale, int64_t zp,
+                          qg_tensor **out) QG_MUST_USE;
 
 typedef struct qg__dequant {
   int64_t n;
