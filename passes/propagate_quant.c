@@ -82,33 +82,43 @@ static qg_status qparams_of(qg_graph_t *g, qg_value_t *qin, qg_node_t *after, qg
   return QG_OK;
 }
 
-/* clamp / hardtanh min and max: the scalar is quantized with the input's qparams and read
+/* clamp / hardtanh min and max: each scalar is quantized with the input's qparams and read
  * back, scalar_tensor(v, float) -> quantize -> dequantize -> item (PyTorch's
  * insertScalarToTensor / propagateQParams with is_scalar), so the quantized op sees exactly
- * representable bounds. The chain goes right before n. */
-static qg_status quantize_scalar_arg(qg_graph_t *g, qg_node_t *n, uint32_t i, qg_value_t *qin) {
-  qg_value_t *v = n->inputs[i];
-  if (v->type->kind == QG_TYPE_NONE) return QG_OK;
-  qg_node_t *anchor = n->prev, *none = NULL, *f32 = NULL, *st = NULL, *q = NULL, *d = NULL, *item = NULL, *last;
-  QG_TRY(constant(g, qg_type_int(), qg_ival_int(6), anchor, &f32)); /* dtype float */
-  QG_TRY(constant(g, qg_type_prim(QG_TYPE_NONE), qg_ival_none(), f32, &none));
-  qg_value_t *sin[5] = {v, f32->outputs[0], none->outputs[0], none->outputs[0], none->outputs[0]};
-  QG_TRY(add_node(g, "aten::scalar_tensor", sin, 5, qg_type_tensor(), none, &st));
-  qg_value_t *qp[3];
-  QG_TRY(qparams_of(g, qin, st, qp, &last));
-  qg_value_t *qin4[4] = {st->outputs[0], qp[0], qp[1], qp[2]};
-  QG_TRY(add_node(g, "aten::quantize_per_tensor", qin4, 4, qg_type_tensor(), last, &q));
-  QG_TRY(add_node(g, "aten::dequantize", &q->outputs[0], 1, qg_type_tensor(), q, &d));
-  QG_TRY(add_node(g, "aten::item", &d->outputs[0], 1, qg_type_float(), d, &item));
-  return qg_node_replace_input(n, i, item->outputs[0]);
+ * representable bounds. In PyTorch's order (recorded in the convert fixtures): the
+ * scalar_tensor + quantize groups of the max, then the min, after the node before n; then the
+ * dequantize + item pairs of the min, then the max, right before n. */
+static qg_status quantize_scalar_args(qg_graph_t *g, qg_node_t *n, qg_value_t *qin) {
+  qg_node_t *after = n->prev, *q[3] = {NULL, NULL, NULL};
+  for (uint32_t i = 2; i >= 1; i--) {
+    qg_value_t *v = n->inputs[i];
+    if (v->type->kind == QG_TYPE_NONE) continue;
+    qg_node_t *none = NULL, *f32 = NULL, *st = NULL, *last;
+    QG_TRY(constant(g, qg_type_int(), qg_ival_int(6), after, &f32)); /* dtype float */
+    QG_TRY(constant(g, qg_type_prim(QG_TYPE_NONE), qg_ival_none(), f32, &none));
+    qg_value_t *sin[5] = {v, f32->outputs[0], none->outputs[0], none->outputs[0], none->outputs[0]};
+    QG_TRY(add_node(g, "aten::scalar_tensor", sin, 5, qg_type_tensor(), none, &st));
+    qg_value_t *qp[3];
+    QG_TRY(qparams_of(g, qin, st, qp, &last));
+    qg_value_t *qin4[4] = {st->outputs[0], qp[0], qp[1], qp[2]};
+    QG_TRY(add_node(g, "aten::quantize_per_tensor", qin4, 4, qg_type_tensor(), last, &q[i]));
+    after = q[i];
+  }
+  for (uint32_t i = 1; i <= 2; i++) {
+    if (!q[i]) continue;
+    qg_node_t *d = NULL, *item = NULL;
+    QG_TRY(add_node(g, "aten::dequantize", &q[i]->outputs[0], 1, qg_type_tensor(), n->prev, &d));
+    QG_TRY(add_node(g, "aten::item", &d->outputs[0], 1, qg_type_float(), d, &item));
+    QG_TRY(qg_node_replace_input(n, i, item->outputs[0]));
+  }
+  return QG_OK;
 }
 
 /* General value op: quantize the output with the quantized input's qparams. */
 static qg_status propagate_qparams(qg_graph_t *g, qg_node_t *n, qg_value_t *out, qg_value_t *dequantized_input) {
   qg_value_t *qin = dequantized_input->node->inputs[0];
   if ((qg_qh_is_aten(n, "clamp") || qg_qh_is_aten(n, "hardtanh") || qg_qh_is_aten(n, "hardtanh_")) && n->ninputs == 3) {
-    QG_TRY(quantize_scalar_arg(g, n, 1, qin));
-    QG_TRY(quantize_scalar_arg(g, n, 2, qin));
+    QG_TRY(quantize_scalar_args(g, n, qin));
   }
   qg_value_t *qp[3];
   qg_node_t *last = NULL;

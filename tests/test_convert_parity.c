@@ -60,8 +60,9 @@ typedef struct tally {
   "qnnpack; per-channel weights quantized along axis 1, which qnnpack takes and fbgemm takes when the channel "     \
   "counts coincide): fold_prepack leaves the prepack op in the final graph, and running it fails"
 #define WHY_CLAMP_ORDER                                                                                           \
-  "the debug module quantizes the clamp / hardtanh scalar bounds with the same ops as PyTorch but in another "    \
-  "order (PyTorch quantizes the max bound first and emits the min bound's dequantize/item first); outputs agree"
+  "the debug module quantizes the clamp / hardtanh scalar bounds with PyTorch's ops in PyTorch's order, but for a " \
+  "clamp whose input was quantized by the previous clamp's propagation, PyTorch places that input's dequantize "  \
+  "after the bounds' quantize groups and ours before them; outputs agree"
 #define WHY_FP16_FOLD                                                                                             \
   "the final graph keeps quantized::linear_prepack_fp16 of the frozen weight; torch 2.15's freezing folds it "   \
   "into a packed-params constant (torch 1.13 with qnnpack cannot prepack fp16 and keeps it, as ours)"
