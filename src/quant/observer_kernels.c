@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "quant/observer_impl.h"
 #include "base/cpu.h"
+#include "quant/observer_impl.h"
 
 #if defined(__SSE2__)
 #include <emmintrin.h>

@@ -1,10 +1,10 @@
 /* Quantize / dequantize kernels (quantized_quantize.h). */
 #include "ops/cpu/quantized_quantize.h"
-#include "base/cpu.h"
 
 #include <math.h>
 #include <string.h>
 
+#include "base/cpu.h"
 #include "ops/cpu/pointwise_common.h"
 #include "ops/cpu/quant_engine.h"
 #include "ops/cpu/quantized_common.h"
@@ -121,7 +121,7 @@ qg_status qg_cpu_quantize_per_tensor(qg_tensor *x, double scale, int64_t zero_po
   QG_TRY(check_scale("quantize_per_tensor", scale));
   QG_TRY(check_quantize_args("quantize_per_tensor", x, dtype));
   QG_TRY(check_zero_point(fn, dtype, zero_point));
-  qg_tensor *c, *r = NULL;
+  qg_tensor *c = NULL, *r = NULL;
   qg_quantizer *q;
   QG_TRY(qg_quantizer_per_tensor(scale, zero_point, &q));
   qg_status st = qg_tensor_contiguous(x, &c);
