@@ -235,16 +235,18 @@ Test(qops, vector_add_loop_equals_element_loop) {
         const int64_t zo = d ? -3 : 131;
         qg_tensor *a = random_q(dts[d], 4, shapes[si], 0.031, d ? 5 : 128, 3u + (unsigned)si);
         qg_tensor *b = random_q(dts[d], 4, shapes[si], 0.017, d ? -7 : 60, 99u + (unsigned)si);
-        qg_tensor *r[2];
-        for (int scalar = 0; scalar < 2; scalar++) {
-          qg__qbinary_force_scalar(scalar);
-          QG_ASSERT_OK(qg_cpu_qbinary(QG_QBINARY_ADD, a, b, 0.043, zo, relu, &r[scalar]));
-        }
+        qg_tensor *r[3]; /* best loop (AVX-512 where present), forced AVX2, element loop */
+        QG_ASSERT_OK(qg_cpu_qbinary(QG_QBINARY_ADD, a, b, 0.043, zo, relu, &r[0]));
+        qg__qbinary_force_avx2(1);
+        QG_ASSERT_OK(qg_cpu_qbinary(QG_QBINARY_ADD, a, b, 0.043, zo, relu, &r[1]));
+        qg__qbinary_force_scalar(1);
+        QG_ASSERT_OK(qg_cpu_qbinary(QG_QBINARY_ADD, a, b, 0.043, zo, relu, &r[2]));
         qg__qbinary_force_scalar(0);
-        cr_expect(memcmp(qg_tensor_data(r[0]), qg_tensor_data(r[1]), (size_t)qg_tensor_numel(a)) == 0,
-                  "shape %zu, %s, relu %d: the AVX2 and element loops differ", si, qg_dtype_info(dts[d])->name, relu);
-        qg_tensor_release(r[0]);
-        qg_tensor_release(r[1]);
+        for (int v = 0; v < 2; v++)
+          cr_expect(memcmp(qg_tensor_data(r[v]), qg_tensor_data(r[2]), (size_t)qg_tensor_numel(a)) == 0,
+                    "shape %zu, %s, relu %d: the %s and element loops differ", si, qg_dtype_info(dts[d])->name, relu,
+                    v ? "AVX2" : "best vector");
+        for (int v = 0; v < 3; v++) qg_tensor_release(r[v]);
         qg_tensor_release(a);
         qg_tensor_release(b);
       }

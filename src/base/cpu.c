@@ -20,3 +20,13 @@ int qg_cpu_has_avx2_fma(void) {
   return 0;
 #endif
 }
+
+int qg_cpu_has_avx512f(void) {
+#if defined(__x86_64__) && defined(__GNUC__)
+  static int cached = -1;
+  if (cached < 0) cached = __builtin_cpu_supports("avx512f") ? 1 : 0;
+  return cached;
+#else
+  return 0;
+#endif
+}

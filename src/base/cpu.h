@@ -8,5 +8,7 @@
 int qg_cpu_has_avx2(void);
 /* 1 when it runs AVX2 and FMA (loops reproducing PyTorch's fused multiply-adds). */
 int qg_cpu_has_avx2_fma(void);
+/* 1 when it runs AVX-512F. */
+int qg_cpu_has_avx512f(void);
 
 #endif

@@ -42,8 +42,9 @@ static qg_status result_shape(qg_qbinary_op op, const qg_tensor *a, const qg_ten
   return QG_OK;
 }
 
-static int force_scalar;
-void qg__qbinary_force_scalar(int on) { force_scalar = on; }
+static int force_level; /* 0: best loop, 1: element loop, 2: AVX2 (tests) */
+void qg__qbinary_force_scalar(int on) { force_level = on ? 1 : 0; }
+void qg__qbinary_force_avx2(int on) { force_level = on ? 2 : 0; }
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -80,6 +81,29 @@ __attribute__((target("avx2,fma"))) static void qadd_rows_avx2(const qg_q_loop *
   for (int64_t row = 0; row < n; row += plan->inner)
     for (int64_t i = row; i < row + plan->vec_end; i += 8)
       qadd8(pa + i, pb + i, po + i, is_unsigned, k, relu, vzo, lo, hi);
+}
+
+/* The same with 16 lanes (AVX-512F: its fmadd, conversions and min/max are the same lane
+ * operations). */
+__attribute__((target("avx512f"))) static void qadd_rows_avx512(const qg_q_loop *plan, int64_t n, const uint8_t *pa,
+                                                                 const uint8_t *pb, uint8_t *po, int is_unsigned,
+                                                                 const float *k, int relu, int32_t zo, int32_t qmin,
+                                                                 int32_t qmax) {
+  const __m512i vzo = _mm512_set1_epi32(zo), lo = _mm512_set1_epi32(qmin), hi = _mm512_set1_epi32(qmax);
+  const __m512 sa = _mm512_set1_ps(k[0]), pa_ = _mm512_set1_ps(k[1]), sb = _mm512_set1_ps(k[2]),
+               pb_ = _mm512_set1_ps(k[3]), inv = _mm512_set1_ps(k[4]), clip = _mm512_set1_ps(2147483520.0f);
+  for (int64_t row = 0; row < n; row += plan->inner)
+    for (int64_t i = row; i < row + plan->vec_end; i += 16) {
+      __m128i ra = _mm_loadu_si128((const __m128i *)(pa + i)), rb = _mm_loadu_si128((const __m128i *)(pb + i));
+      __m512i ia = is_unsigned ? _mm512_cvtepu8_epi32(ra) : _mm512_cvtepi8_epi32(ra);
+      __m512i ib = is_unsigned ? _mm512_cvtepu8_epi32(rb) : _mm512_cvtepi8_epi32(rb);
+      __m512 c = _mm512_add_ps(_mm512_fmadd_ps(sa, _mm512_cvtepi32_ps(ia), pa_),
+                               _mm512_fmadd_ps(sb, _mm512_cvtepi32_ps(ib), pb_));
+      if (relu) c = _mm512_max_ps(c, _mm512_setzero_ps());
+      __m512 y = _mm512_min_ps(_mm512_mul_ps(c, inv), clip);
+      __m512i q = _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(y), vzo), lo), hi);
+      _mm_storeu_si128((__m128i *)(po + i), _mm512_cvtepi32_epi8(q)); /* in range: truncation is exact */
+    }
 }
 
 /* Whether t has shape and contiguous layout of the contiguous tensor r. */
@@ -122,11 +146,11 @@ static int64_t elem(const qbin *c, int64_t qa, int64_t qb, int vec) {
   return q;
 }
 
-/* Contiguous 8-bit add with same-shape operands: the vector blocks of each row with AVX2, the
- * scalar tails element by element. Returns 0 (nothing done) where that does not apply. */
+/* Contiguous 8-bit add with same-shape operands: the vector blocks of each row with AVX-512 or
+ * AVX2, the scalar tails element by element. Returns 0 (nothing done) where that does not apply. */
 static int add_contiguous(const qbin *c, const qg_q_loop *plan, const qg_tensor *a, const qg_tensor *b, qg_tensor *r) {
 #if defined(QG__QADD_AVX2)
-  if (c->op != QG_QBINARY_ADD || c->dt == QG_DTYPE_QINT32 || plan->vec_end == 0 || force_scalar ||
+  if (c->op != QG_QBINARY_ADD || c->dt == QG_DTYPE_QINT32 || plan->vec_end == 0 || force_level == 1 ||
       !qg_cpu_has_avx2_fma() || !same_layout(a, r) || !same_layout(b, r))
     return 0;
   int64_t qmin, qmax;
@@ -135,8 +159,12 @@ static int add_contiguous(const qbin *c, const qg_q_loop *plan, const qg_tensor 
   const void *pa = qg_tensor_data(a), *pb = qg_tensor_data(b);
   void *po = qg_tensor_data(r);
   const int64_t n = qg_tensor_numel(r);
-  qadd_rows_avx2(plan, n, pa, pb, po, c->dt == QG_DTYPE_QUINT8, k, c->relu, (int32_t)c->zo, (int32_t)qmin,
-                 (int32_t)qmax);
+  if (force_level != 2 && qg_cpu_has_avx512f())
+    qadd_rows_avx512(plan, n, pa, pb, po, c->dt == QG_DTYPE_QUINT8, k, c->relu, (int32_t)c->zo, (int32_t)qmin,
+                     (int32_t)qmax);
+  else
+    qadd_rows_avx2(plan, n, pa, pb, po, c->dt == QG_DTYPE_QUINT8, k, c->relu, (int32_t)c->zo, (int32_t)qmin,
+                   (int32_t)qmax);
   for (int64_t row = 0; row < n; row += plan->inner)
     for (int64_t i = row + plan->vec_end; i < row + plan->inner; i++)
       qg_q_store(c->dt, po, i, elem(c, qg_q_load(c->dt, pa, i), qg_q_load(c->dt, pb, i), 0));

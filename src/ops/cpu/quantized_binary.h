@@ -32,5 +32,7 @@ qg_status qg_cpu_qbinary_scalar_out(qg_qbinary_op op, qg_tensor *a, double c, in
 
 /* Tests: 1 makes quantized add use its per-element loop instead of the AVX2 one (same values). */
 void qg__qbinary_force_scalar(int on);
+/* Tests: 1 makes it use the AVX2 loop where the CPU also has AVX-512 (same values). */
+void qg__qbinary_force_avx2(int on);
 
 #endif
