@@ -33,6 +33,8 @@ qg_status qg__aten_arg_dtype(const qg_op_call *c, size_t i, qg_dtype *out, int *
 /* A `Device?` argument: QG_OK for None or the CPU; UNSUPPORTED for other devices ("aten::to:
  * device cuda:0 is not supported by the CPU interpreter"). */
 qg_status qg__aten_check_device(const qg_op_call *c, size_t i) QG_MUST_USE;
+/* aten::max_pool{N}d's implementation (ops_aten_nn.c), shared with quantized::max_pool{1,2}d. */
+qg_status qg__aten_max_pool(qg_op_call *c, int nspatial) QG_MUST_USE;
 /* A `Layout?` argument: None or strided (0), else UNSUPPORTED. */
 qg_status qg__aten_check_layout(const qg_op_call *c, size_t i) QG_MUST_USE;
 

@@ -90,8 +90,9 @@ static qg_status instance_norm(qg_op_call *c) {
 
 /* ---- pooling ---------------------------------------------------------------------------- */
 
-/* max_pool{N}d(self, kernel_size, stride=[], padding=0, dilation=1, ceil_mode=False) */
-static qg_status max_pool(qg_op_call *c, int nspatial) {
+/* max_pool{N}d(self, kernel_size, stride=[], padding=0, dilation=1, ceil_mode=False); float and
+ * quantized inputs (qg_cpu_max_pool_nd dispatches) */
+qg_status qg__aten_max_pool(qg_op_call *c, int nspatial) {
   qg_tensor *x, *y;
   int64_t k[MAXL], s[MAXL], p[MAXL], d[MAXL];
   size_t nk, ns, np, nd;
@@ -106,9 +107,9 @@ static qg_status max_pool(qg_op_call *c, int nspatial) {
   qg_out_tensor(c, 0, y);
   return QG_OK;
 }
-static qg_status max_pool1d(qg_op_call *c) { return max_pool(c, 1); }
-static qg_status max_pool2d(qg_op_call *c) { return max_pool(c, 2); }
-static qg_status max_pool3d(qg_op_call *c) { return max_pool(c, 3); }
+static qg_status max_pool1d(qg_op_call *c) { return qg__aten_max_pool(c, 1); }
+static qg_status max_pool2d(qg_op_call *c) { return qg__aten_max_pool(c, 2); }
+static qg_status max_pool3d(qg_op_call *c) { return qg__aten_max_pool(c, 3); }
 
 /* avg_pool{N}d(self, kernel_size, stride=[], padding=0, ceil_mode=False,
  * count_include_pad=True[, int? divisor_override=None]) (1d has no divisor_override) */

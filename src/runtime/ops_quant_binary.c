@@ -17,49 +17,6 @@ static void parse_name(const qg_op_call *c, qg_qbinary_op *op, int *relu) {
   *relu = strstr(name, "relu") != NULL;
 }
 
-/* add / add_relu / mul / mul_relu: every overload */
-static qg_status binary(qg_op_call *c) {
-  qg_qbinary_op op;
-  int relu;
-  parse_name(c, &op, &relu);
-  const char *ov = c->schema->overload;
-  qg_tensor *a, *b, *y, *out;
-  double v;
-  if (strcmp(ov, "Scalar2") == 0) {
-    QG_TRY(qg_arg_tensor(c, 1, &a));
-    QG_TRY(qg__quant_arg_number(c, 0, &v));
-    QG_TRY(qg_cpu_qbinary_scalar(op, a, v, relu, &y));
-  } else if (strcmp(ov, "Scalar") == 0) {
-    QG_TRY(qg_arg_tensor(c, 0, &a));
-    QG_TRY(qg__quant_arg_number(c, 1, &v));
-    QG_TRY(qg_cpu_qbinary_scalar(op, a, v, relu, &y));
-  } else if (strcmp(ov, "Scalar_out") == 0) {
-    QG_TRY(qg_arg_tensor(c, 0, &a));
-    QG_TRY(qg__quant_arg_number(c, 1, &v));
-    QG_TRY(qg_arg_tensor(c, 2, &out));
-    QG_TRY(qg_cpu_qbinary_scalar_out(op, a, v, relu, out));
-    qg__aten_out_alias(c, 0, out);
-    return QG_OK;
-  } else if (strcmp(ov, "out") == 0) {
-    QG_TRY(qg_arg_tensor(c, 0, &a));
-    QG_TRY(qg_arg_tensor(c, 1, &b));
-    QG_TRY(qg_arg_tensor(c, 2, &out));
-    QG_TRY(qg_cpu_qbinary_out(op, a, b, relu, out));
-    qg__aten_out_alias(c, 0, out);
-    return QG_OK;
-  } else {
-    double scale;
-    int64_t zp;
-    QG_TRY(qg_arg_tensor(c, 0, &a));
-    QG_TRY(qg_arg_tensor(c, 1, &b));
-    QG_TRY(qg_arg_double(c, 2, &scale));
-    QG_TRY(qg_arg_int(c, 3, &zp));
-    QG_TRY(qg_cpu_qbinary(op, a, b, scale, zp, relu, &y));
-  }
-  qg_out_tensor(c, 0, y);
-  return QG_OK;
-}
-
 /* add_out / add_relu_out / mul_out / mul_relu_out (qa, qb, out) */
 static qg_status binary_out(qg_op_call *c) {
   qg_qbinary_op op;
@@ -100,6 +57,35 @@ static qg_status scalar_out(qg_op_call *c) {
   QG_TRY(qg_arg_tensor(c, 2, &out));
   QG_TRY(qg_cpu_qbinary_scalar_out(op, a, v, relu, out));
   qg__aten_out_alias(c, 0, out);
+  return QG_OK;
+}
+
+/* add / add_relu / mul / mul_relu: every overload; the out and Scalar forms are the ones of
+ * binary_out / scalar / scalar_out */
+static qg_status binary(qg_op_call *c) {
+  const char *ov = c->schema->overload;
+  if (strcmp(ov, "out") == 0) return binary_out(c);
+  if (strcmp(ov, "Scalar") == 0) return scalar(c);
+  if (strcmp(ov, "Scalar_out") == 0) return scalar_out(c);
+  qg_qbinary_op op;
+  int relu;
+  parse_name(c, &op, &relu);
+  qg_tensor *a, *b, *y;
+  if (strcmp(ov, "Scalar2") == 0) {
+    double v;
+    QG_TRY(qg_arg_tensor(c, 1, &a));
+    QG_TRY(qg__quant_arg_number(c, 0, &v));
+    QG_TRY(qg_cpu_qbinary_scalar(op, a, v, relu, &y));
+  } else {
+    double scale;
+    int64_t zp;
+    QG_TRY(qg_arg_tensor(c, 0, &a));
+    QG_TRY(qg_arg_tensor(c, 1, &b));
+    QG_TRY(qg_arg_double(c, 2, &scale));
+    QG_TRY(qg_arg_int(c, 3, &zp));
+    QG_TRY(qg_cpu_qbinary(op, a, b, scale, zp, relu, &y));
+  }
+  qg_out_tensor(c, 0, y);
   return QG_OK;
 }
 

@@ -274,20 +274,10 @@ static qg_status cat(qg_op_call *c) {
 /* max_pool1d / max_pool2d(qx, int[] kernel_size, stride, padding, dilation, bool ceil_mode) and
  * aten::quantized_max_pool2d(self, int[2] kernel_size, ...) */
 static qg_status max_pool(qg_op_call *c) {
-  qg_tensor *x, *y;
-  int64_t k[MAXL], s[MAXL], p[MAXL], d[MAXL];
-  size_t nk, ns, np, nd;
-  int ceil_mode;
+  qg_tensor *x;
   QG_TRY(qg_arg_tensor(c, 0, &x));
-  QG_TRY(qg_arg_int_list(c, 1, k, MAXL, &nk));
-  QG_TRY(qg_arg_int_list(c, 2, s, MAXL, &ns));
-  QG_TRY(qg_arg_int_list(c, 3, p, MAXL, &np));
-  QG_TRY(qg_arg_int_list(c, 4, d, MAXL, &nd));
-  QG_TRY(qg_arg_bool(c, 5, &ceil_mode));
-  const int nspatial = name_has(c, "1d") ? 1 : 2;
-  QG_TRY(qg_cpu_qmax_pool_nd(nspatial, x, k, (int)nk, s, (int)ns, p, (int)np, d, (int)nd, ceil_mode, &y));
-  qg_out_tensor(c, 0, y);
-  return QG_OK;
+  QG_TRY(qg_q_check_per_tensor(qg__aten_op_name(c), x));
+  return qg__aten_max_pool(c, name_has(c, "1d") ? 1 : 2);
 }
 
 static const qg_op_impl_entry table[] = {

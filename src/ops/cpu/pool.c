@@ -264,7 +264,10 @@ qg_status qg_cpu_max_pool_nd(int nspatial, qg_tensor *input, const int64_t *kern
                              const int64_t *padding, int npadding, const int64_t *dilation,
                              int ndilation, int ceil_mode, qg_tensor **out) {
   *out = NULL;
-  const int q8 = (input->dtype == QG_DTYPE_QUINT8 || input->dtype == QG_DTYPE_QINT8) && input->quantizer;
+  /* 8-bit per-tensor: pooled here on the stored integers; other quantized tensors get
+   * quantized_pool.c's checks and messages */
+  const int q8 = (input->dtype == QG_DTYPE_QUINT8 || input->dtype == QG_DTYPE_QINT8) && input->quantizer &&
+                 input->quantizer->scheme == QG_QSCHEME_PER_TENSOR_AFFINE;
   if (qg_dtype_info(input->dtype)->is_quantized && !q8)
     return qg_cpu_qmax_pool_nd(nspatial, input, kernel_size, nkernel, stride, nstride, padding, npadding, dilation,
                                ndilation, ceil_mode, out);
