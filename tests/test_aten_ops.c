@@ -158,18 +158,7 @@ static int run_case(const cJSON *cs, const qg_named_tensors *nt, char *why, size
   int ok = 1;
   const cJSON *error = cJSON_GetObjectItemCaseSensitive(cs, "error");
   char err[600] = "";
-  if (error) {
-    if (st == QG_OK) {
-      snprintf(why, whylen, "%s: expected an error containing '%s', got success", name, error->valuestring);
-      ok = 0;
-    } else if (!strstr(qg_last_error(), error->valuestring)) {
-      snprintf(why, whylen, "%s: error '%s' does not contain '%s'", name, qg_last_error(), error->valuestring);
-      ok = 0;
-    }
-  } else if (st != QG_OK) {
-    snprintf(why, whylen, "%s: run failed: %s: %s", name, qg_status_name(st), qg_last_error());
-    ok = 0;
-  } else {
+  if (!qg_test_case_settled(name, st, error, why, whylen, &ok)) { /* ran as expected: compare the outputs */
     const cJSON *want = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(cs, "outputs"), 0);
     if (!same_value(&outs[0], want, nt, err, sizeof err)) {
       snprintf(why, whylen, "%s: output: %s", name, err);

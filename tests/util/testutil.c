@@ -1,8 +1,10 @@
 #include "util/testutil.h"
 
 #include <criterion/criterion.h>
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "base/alloc.h"
@@ -55,4 +57,23 @@ qg_module *qg_test_reload(const qg_module *m) {
   remove(path);
   QG_ASSERT_OK(st);
   return r;
+}
+
+int qg_test_case_settled(const char *name, qg_status st, const struct cJSON *error, char *why, size_t whylen, int *ok) {
+  if (error) {
+    if (st == QG_OK) {
+      snprintf(why, whylen, "%s: expected an error containing '%s', got success", name, error->valuestring);
+      *ok = 0;
+    } else if (!strstr(qg_last_error(), error->valuestring)) {
+      snprintf(why, whylen, "%s: error '%s' does not contain '%s'", name, qg_last_error(), error->valuestring);
+      *ok = 0;
+    }
+    return 1;
+  }
+  if (st != QG_OK) {
+    snprintf(why, whylen, "%s: run failed: %s: %s", name, qg_status_name(st), qg_last_error());
+    *ok = 0;
+    return 1;
+  }
+  return 0;
 }
