@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "ops/cpu/conv.h"
 #include "ops/cpu/gemm.h"
 
@@ -21,12 +22,6 @@ static const layer LAYERS[] = {
     {3, 256, 256, 3, 1, 1, 14}, {1, 128, 256, 1, 2, 0, 28},  {1, 256, 512, 3, 2, 1, 14},
     {3, 512, 512, 3, 1, 1, 7},  {1, 256, 512, 1, 2, 0, 14},
 };
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static qg_tensor *filled(int ndim, const int64_t *shape) {
   qg_tensor *t;

@@ -11,20 +11,10 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "ir/ir.h"
 #include "module/module.h"
 #include "module/safetensors.h"
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
 
 static long peak_rss_kb(void) {
   struct rusage ru;

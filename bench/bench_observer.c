@@ -13,23 +13,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "quant/observer.h"
 #include "tensor/tensor_ops.h"
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
 
 static double median(double *v, int n) {
   qsort(v, (size_t)n, sizeof *v, cmp_double);

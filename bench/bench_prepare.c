@@ -13,21 +13,11 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "api/convert.h"
 #include "api/prepare.h"
 #include "base/alloc.h"
 #include "quant/observer.h"
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
 
 static int count_observer(const char *path, const qg_ival *obj, int depth, void *ud) {
   (void)path;
@@ -66,11 +56,6 @@ static qg_status convert_once(const qg_module *calibrated, int dynamic, int inpl
   if (out != m) qg_module_free(out);
   qg_module_free(m);
   return st;
-}
-
-static double median_of(double *t, int n) {
-  qsort(t, (size_t)n, sizeof *t, cmp_double);
-  return t[n / 2];
 }
 
 int main(int argc, char **argv) {

@@ -10,18 +10,13 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "ops/cpu/conv.h"
 #include "ops/cpu/gemm.h"
 #include "ops/cpu/linalg.h"
 #include "ops/cpu/qconv.h"
 #include "ops/cpu/qgemm.h"
 #include "ops/cpu/qlinear.h"
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static qg_tensor *float_tensor(int ndim, const int64_t *shape) {
   qg_tensor *t;

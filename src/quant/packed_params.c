@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "ops/cpu/qcommon.h"
 #include "tensor/tensor_ops.h"
 
 static const char *const k_qualnames[QG_PACKED_KIND_COUNT] = {
@@ -130,17 +131,6 @@ static qg_status put_list(qg_ival *obj, const char *slot, const int64_t *v, int 
   return qg_ival_object_put(obj, slot, l);
 }
 
-static qg_status check_bias(const char *op, const qg_tensor *bias, int64_t n) {
-  if (!bias) return QG_OK;
-  if (bias->dtype != QG_DTYPE_F32)
-    return qg_set_error(QG_STATUS_TYPE, "%s: The 'bias' tensor must have 'torch.float' dtype, got %s", op,
-                        qg_dtype_info(bias->dtype)->name);
-  if (bias->ndim != 1 || bias->shape[0] != n)
-    return qg_set_error(QG_STATUS_INVALID_ARGUMENT, "%s: bias should be a vector (1D Tensor) with %lld elements", op,
-                        (long long)n);
-  return QG_OK;
-}
-
 static qg_status check_qint8_weight(const char *op, const qg_tensor *w, int ndim, int allow_per_channel) {
   if (w->dtype != QG_DTYPE_QINT8 || !w->quantizer)
     return qg_set_error(QG_STATUS_TYPE, "%s: the weight must be a qint8 quantized tensor, got %s", op,
@@ -196,7 +186,7 @@ qg_status qg_packed_linear_new(qg_cu_t *cu, qg_tensor *weight, qg_tensor *bias, 
   } else {
     QG_TRY(check_qint8_weight(op, weight, 2, 1));
   }
-  QG_TRY(check_bias(op, bias, weight->shape[0]));
+  QG_TRY(qg__q_check_bias(op, bias, weight->shape[0]));
   linear_fill f = {weight, bias};
   return new_object(cu, QG_PACKED_LINEAR, fill_linear, &f, out);
 }
@@ -239,7 +229,7 @@ qg_status qg_packed_conv_new(qg_cu_t *cu, qg_tensor *weight, qg_tensor *bias, co
     return qg_set_error(QG_STATUS_INVALID_ARGUMENT, "%s: weight dimension 0 (%lld) is not divisible by groups=%lld", op,
                         (long long)weight->shape[0], (long long)s->groups);
   int64_t cout = s->transposed ? weight->shape[1] * s->groups : weight->shape[0];
-  QG_TRY(check_bias(op, bias, cout));
+  QG_TRY(qg__q_check_bias(op, bias, cout));
   conv_fill f = {weight, bias, ns == 1 ? 2 : ns, {0}, {0}, {0}, {0}, s->groups, s->transposed};
   int lead = ns == 1; /* conv1d: stored as 2-D with a unit height */
   if (lead) f.stride[0] = f.dilation[0] = 1;

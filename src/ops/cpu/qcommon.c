@@ -69,9 +69,7 @@ qg_status qg__q_act(const char *op, const qg_tensor *x, double *scale, int32_t *
   return QG_OK;
 }
 
-qg_status qg__q_bias(const char *op, qg_tensor *bias, int64_t n, qg_tensor **contig, const float **data) {
-  *contig = NULL;
-  *data = NULL;
+qg_status qg__q_check_bias(const char *op, const qg_tensor *bias, int64_t n) {
   if (!bias) return QG_OK;
   if (bias->dtype != QG_DTYPE_F32)
     return qg_set_error(QG_STATUS_TYPE, "%s: The 'bias' tensor must have 'torch.float' dtype, got %s", op,
@@ -79,6 +77,14 @@ qg_status qg__q_bias(const char *op, qg_tensor *bias, int64_t n, qg_tensor **con
   if (bias->ndim != 1 || bias->shape[0] != n)
     return qg_set_error(QG_STATUS_INVALID_ARGUMENT, "%s: bias should be a vector (1D Tensor) with %lld elements", op,
                         (long long)n);
+  return QG_OK;
+}
+
+qg_status qg__q_bias(const char *op, qg_tensor *bias, int64_t n, qg_tensor **contig, const float **data) {
+  *contig = NULL;
+  *data = NULL;
+  QG_TRY(qg__q_check_bias(op, bias, n));
+  if (!bias) return QG_OK;
   QG_TRY(qg_tensor_contiguous(bias, contig));
   *data = qg_tensor_data(*contig);
   return QG_OK;

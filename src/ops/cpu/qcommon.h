@@ -26,6 +26,8 @@ qg_status qg__q_act(const char *op, const qg_tensor *x, double *scale, int32_t *
 
 /* A bias of n float32 values (contiguous copy in *contig when needed; release it after) or NULL. */
 qg_status qg__q_bias(const char *op, qg_tensor *bias, int64_t n, qg_tensor **contig, const float **data) QG_MUST_USE;
+/* The checks of qg__q_bias alone (PyTorch's messages): NULL, or float32 [n]. */
+qg_status qg__q_check_bias(const char *op, const qg_tensor *bias, int64_t n) QG_MUST_USE;
 
 /* A new quint8 tensor with per-tensor (scale, zero_point); checks scale > 0 and 0 <= zp <= 255. */
 qg_status qg__q_out(const char *op, int ndim, const int64_t *shape, double scale, int64_t zp,

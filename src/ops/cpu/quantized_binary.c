@@ -241,6 +241,14 @@ qg_status qg_cpu_qbinary_out(qg_qbinary_op op, qg_tensor *a, qg_tensor *b, int r
 
 /* ---- tensor-scalar ------------------------------------------------------------------------ */
 
+/* A scalar op's contiguous input and its result tensor with qparams (s2, z2). */
+static qg_status scalar_operands(const qg_tensor *a, double s2, int64_t z2, qg_tensor **ca, qg_tensor **r) {
+  QG_TRY(qg_tensor_contiguous((qg_tensor *)a, ca));
+  qg_status st = qg_q_new(a->dtype, a->ndim, a->shape, s2, z2, r);
+  if (st != QG_OK) qg_tensor_release(*ca);
+  return st;
+}
+
 /* BinaryOps.cpp _add_scalar_out: c_q = round(c / s) moves the zero point; when the moved zero
  * point leaves the dtype range, the scale grows and the values are requantized. */
 static qg_status add_scalar(const qg_tensor *a, double c, int relu, int self_is_out, qg_tensor **out) {
@@ -268,12 +276,7 @@ static qg_status add_scalar(const qg_tensor *a, double c, int relu, int self_is_
     return qg_set_error(QG_STATUS_INVALID_ARGUMENT,
                         "value cannot be converted to type int32_t without overflow: %lld", (long long)c_q);
   qg_tensor *ca, *r;
-  QG_TRY(qg_tensor_contiguous((qg_tensor *)a, &ca));
-  qg_status st = qg_q_new(dt, a->ndim, a->shape, s2, z2, &r);
-  if (st != QG_OK) {
-    qg_tensor_release(ca);
-    return st;
-  }
+  QG_TRY(scalar_operands(a, s2, z2, &ca, &r));
   const void *src = qg_tensor_data(ca);
   void *dst = qg_tensor_data(r);
   /* qadd_scalar_kernel reads self's qparams after _add_scalar_out gave out the new ones: when
@@ -315,12 +318,7 @@ static qg_status mul_scalar(const qg_tensor *a, double c, int relu, qg_tensor **
     z2 = qmax - (z - qmin);
   }
   qg_tensor *ca, *r;
-  QG_TRY(qg_tensor_contiguous((qg_tensor *)a, &ca));
-  qg_status st = qg_q_new(dt, a->ndim, a->shape, s2, z2, &r);
-  if (st != QG_OK) {
-    qg_tensor_release(ca);
-    return st;
-  }
+  QG_TRY(scalar_operands(a, s2, z2, &ca, &r));
   const void *src = qg_tensor_data(ca);
   void *dst = qg_tensor_data(r);
   for (int64_t i = 0, n = qg_tensor_numel(r); i < n; i++) {
