@@ -5,6 +5,7 @@
 
 #include "base/alloc.h"
 #include "passes/constant_impl.h"
+#include "passes/node_equal.h"
 #include "runtime/runtime.h"
 
 /* ---- copying nodes --------------------------------------------------------------------- */
@@ -213,32 +214,11 @@ qg_status qg__constant_insert(qg_graph_t *g, qg_node_t *before, const qg_ival *v
 
 /* ---- comparing constants --------------------------------------------------------------- */
 
-static int attr_equal(const qg_attr *a, const qg_attr *b) {
-  if (a->name != b->name || a->kind != b->kind || a->n != b->n) return 0;
-  switch (a->kind) {
-  case QG_ATTR_INT: return a->i == b->i;
-  case QG_ATTR_FLOAT: return a->f == b->f;
-  case QG_ATTR_COMPLEX: return a->f == b->f && a->f2 == b->f2;
-  case QG_ATTR_STRING: return strcmp(a->s, b->s) == 0;
-  case QG_ATTR_TENSOR: return a->t == b->t;
-  case QG_ATTR_INTS: return a->n == 0 || memcmp(a->is, b->is, a->n * sizeof *a->is) == 0;
-  case QG_ATTR_FLOATS:
-    for (size_t i = 0; i < a->n; i++)
-      if (a->fs[i] != b->fs[i]) return 0;
-    return 1;
-  case QG_ATTR_STRINGS:
-    for (size_t i = 0; i < a->n; i++)
-      if (strcmp(a->ss[i], b->ss[i]) != 0) return 0;
-    return 1;
-  default: return 0;
-  }
-}
-
 int qg__constant_nodes_equal(const qg_node_t *a, const qg_node_t *b) {
   if (a->kind != QG_SYM_prim_Constant || b->kind != QG_SYM_prim_Constant) return 0;
   if (a->noutputs != 1 || b->noutputs != 1 || !qg_type_equal(a->outputs[0]->type, b->outputs[0]->type)) return 0;
   if (a->nattrs != b->nattrs) return 0;
   for (uint32_t k = 0; k < a->nattrs; k++)
-    if (!attr_equal(&a->attrs[k], &b->attrs[k])) return 0;
+    if (!qg__attr_equal(&a->attrs[k], &b->attrs[k], 0)) return 0;
   return 1;
 }

@@ -28,14 +28,14 @@ static int tensor_equal(const qg_tensor *a, const qg_tensor *b) {
   return memcmp(qg_tensor_data(a), qg_tensor_data(b), qg_tensor_nbytes(a)) == 0;
 }
 
-static int attr_equal(const qg_attr *a, const qg_attr *b) {
+int qg__attr_equal(const qg_attr *a, const qg_attr *b, int tensors_by_value) {
   if (a->name != b->name || a->kind != b->kind || a->n != b->n) return 0;
   switch (a->kind) {
   case QG_ATTR_INT: return a->i == b->i;
   case QG_ATTR_FLOAT: return a->f == b->f;
   case QG_ATTR_COMPLEX: return a->f == b->f && a->f2 == b->f2;
   case QG_ATTR_STRING: return strcmp(a->s, b->s) == 0;
-  case QG_ATTR_TENSOR: return tensor_equal(a->t, b->t);
+  case QG_ATTR_TENSOR: return tensors_by_value ? tensor_equal(a->t, b->t) : a->t == b->t;
   case QG_ATTR_TYPE: return qg_type_equal(a->ty, b->ty);
   case QG_ATTR_INTS: return a->n == 0 || memcmp(a->is, b->is, a->n * sizeof *a->is) == 0;
   case QG_ATTR_FLOATS:
@@ -48,7 +48,7 @@ static int attr_equal(const qg_attr *a, const qg_attr *b) {
     return 1;
   case QG_ATTR_TENSORS:
     for (size_t i = 0; i < a->n; i++)
-      if (!tensor_equal(a->ts[i], b->ts[i])) return 0;
+      if (tensors_by_value ? !tensor_equal(a->ts[i], b->ts[i]) : a->ts[i] != b->ts[i]) return 0;
     return 1;
   case QG_ATTR_TYPES:
     for (size_t i = 0; i < a->n; i++)
@@ -74,7 +74,7 @@ int qg__node_equal(const qg_node_t *a, const qg_node_t *b) {
     if (a->inputs[i] != b->inputs[i]) return 0;
   for (uint32_t i = 0; i < a->nattrs; i++) { /* the same names, in any order */
     const qg_attr *o = find_attr(b, a->attrs[i].name);
-    if (!o || !attr_equal(&a->attrs[i], o)) return 0;
+    if (!o || !qg__attr_equal(&a->attrs[i], o, 1)) return 0;
   }
   return 1;
 }
